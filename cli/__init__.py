@@ -1,0 +1,1 @@
+"""The ``fastrelu`` command line (installed as the ``fastrelu_cli`` package)."""

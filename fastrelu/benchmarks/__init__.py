@@ -1,0 +1,1 @@
+"""Benchmark workloads and peer implementations (NumPy, PyTorch, JAX) for `fastrelu bench`."""

@@ -1,0 +1,102 @@
+"""Machine ceiling (sgemm through NumPy) and cold-start time of fastrelu in a fresh process."""
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Callable, Sequence
+
+import numpy as np
+
+__all__ = ["sgemm_ceiling", "cold_start", "DEFAULT_COLD_COMMAND", "COLD_COMMAND_ENV"]
+
+#: A tiny end-to-end ``fr.fit``: import, build, train a few steps (compiles every kernel it uses).
+TINY_FIT = (
+    "import numpy as np, fastrelu as fr\n"
+    "rng = np.random.default_rng(0)\n"
+    "X = rng.standard_normal((256, 4)).astype(np.float32)\n"
+    "y = X[:, :1] ** 2\n"
+    "net = fr.MLP([4, 16, 16, 1], seed=0)\n"
+    "fr.fit(net, X, y, optimizer=fr.SGD(0.01), steps=20, batch_size=32, seed=0)\n"
+)
+
+#: Default cold-start command. Switch to ``fastrelu scenario lr-explosion`` once it exists.
+DEFAULT_COLD_COMMAND: tuple[str, ...] = (sys.executable, "-c", TINY_FIT)
+
+#: Environment variable overriding the cold-start command (a shell-like string).
+COLD_COMMAND_ENV = "FASTRELU_BENCH_COLD_COMMAND"
+
+
+def sgemm_ceiling(n: int = 4096, repeat: int = 3,
+                  on_repeat: Callable[[int], None] | None = None) -> dict:
+    """GFLOP/s of a float32 ``n x n @ n x n`` product through NumPy's BLAS.
+
+    One untimed warm-up product, then ``repeat`` timed ones; reports the median
+    (``gflops``) and the best (``best_gflops``) of ``2*n**3 / seconds``.
+    """
+    n = int(n)
+    if n < 1 or int(repeat) < 1:
+        raise ValueError(f"n and repeat: must be positive, got n={n!r}, repeat={repeat!r}")
+    rng = np.random.default_rng(0)
+    a = rng.random((n, n), dtype=np.float32)
+    b = rng.random((n, n), dtype=np.float32)
+    c = np.empty((n, n), dtype=np.float32)
+    np.matmul(a, b, out=c)
+    times = []
+    for i in range(int(repeat)):
+        if on_repeat is not None:
+            on_repeat(i)
+        t0 = time.perf_counter()
+        np.matmul(a, b, out=c)
+        times.append(time.perf_counter() - t0)
+    flops = 2.0 * n ** 3
+    return {"n": n, "gflops": flops / statistics.median(times) / 1e9,
+            "best_gflops": flops / min(times) / 1e9, "times_s": times}
+
+
+def _default_command() -> list[str]:
+    import shlex
+
+    env = os.environ.get(COLD_COMMAND_ENV)
+    return shlex.split(env) if env else list(DEFAULT_COLD_COMMAND)
+
+
+def cold_start(command: Sequence[str] | None = None, *, timeout: float = 300.0,
+               on_phase: Callable[[str], None] | None = None) -> dict:
+    """Wall time of ``command`` in a fresh process with an empty, then a warm numba cache.
+
+    Both runs get ``NUMBA_CACHE_DIR`` pointing at one new temporary directory: the first
+    run compiles and fills it ("cold"), the second loads from it ("warm").
+
+    Parameters
+    ----------
+    command : sequence of str, optional
+        Default: ``$FASTRELU_BENCH_COLD_COMMAND`` if set, else a tiny ``fr.fit`` script.
+    timeout : float
+        Seconds allowed per run.
+
+    Returns
+    -------
+    dict
+        ``command``, ``cold_s``, ``warm_s`` and ``ok`` (both runs exited 0); on failure
+        ``error`` holds the end of stderr.
+    """
+    cmd = list(command) if command else _default_command()
+    out: dict = {"command": cmd, "cold_s": None, "warm_s": None, "ok": True}
+    with tempfile.TemporaryDirectory(prefix="fastrelu-numba-cache-") as cache:
+        env = dict(os.environ, NUMBA_CACHE_DIR=cache)
+        for phase in ("cold", "warm"):
+            if on_phase is not None:
+                on_phase(phase)
+            t0 = time.perf_counter()
+            proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
+            elapsed = time.perf_counter() - t0
+            if proc.returncode != 0:
+                out["ok"] = False
+                out["error"] = f"{phase} run exited {proc.returncode}: {proc.stderr.strip()[-500:]}"
+                break
+            out[f"{phase}_s"] = elapsed
+    return out

@@ -1,0 +1,141 @@
+"""What every benchmark implementation returns, and the correctness gate that compares them.
+
+An *implementation* of a workload is a ``prepare(problem) -> run`` function: ``prepare``
+does the one-off work (converting arrays, building modules, tracing), and ``run()`` trains
+from a fresh copy of the initial weights and returns a :class:`RunResult`. Only ``run`` is
+timed, after at least one warm-up call (JIT compilation lands there).
+
+Before any timing, :func:`check_agreement` evaluates every implementation's final parameters
+on the full training set (float64, one shared NumPy evaluator) and compares the losses to a
+reference implementation: a benchmark that compares different work is worthless.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from fastrelu.benchmarks.workloads import Problem
+
+__all__ = ["RunResult", "Prepare", "evaluate_loss", "Agreement", "check_agreement",
+           "LOSS_RTOL", "LOSS_ATOL"]
+
+#: Float32 tolerance of the gate on the full-data loss after training (relative, absolute).
+LOSS_RTOL = 2e-3
+LOSS_ATOL = 1e-5
+
+
+@dataclass
+class RunResult:
+    """Outcome of one complete training run.
+
+    Attributes
+    ----------
+    loss : float or ndarray
+        The implementation's own minibatch loss at its last step (before that step's
+        update, as ``fastrelu.fit`` records it); one value per network for ensembles.
+    params : list of (W, b)
+        Final parameters as float32 NumPy arrays in torch ``Linear`` layout, stacked over
+        networks for ensembles.
+    """
+
+    loss: float | np.ndarray
+    params: list[tuple[np.ndarray, np.ndarray]]
+
+
+Prepare = Callable[[Problem], Callable[[], RunResult]]
+
+
+def _forward64(params: list[tuple[np.ndarray, np.ndarray]], X: np.ndarray) -> np.ndarray:
+    h = X.astype(np.float64)
+    for i, (W, b) in enumerate(params):
+        h = h @ np.asarray(W, dtype=np.float64).T + np.asarray(b, dtype=np.float64)
+        if i < len(params) - 1:
+            h = np.maximum(h, 0.0)
+    return h
+
+
+def evaluate_loss(problem: Problem, params: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    """Full-data training loss of final ``params`` in float64, shape ``(n_nets,)``.
+
+    Non-finite parameters give ``inf`` (a diverged network).
+    """
+    X, y, loss = problem.X, problem.y, problem.workload.loss
+    n_nets = problem.workload.n_nets
+    out = np.empty(n_nets)
+    for k in range(n_nets):
+        p = params if n_nets == 1 else [(W[k], b[k]) for W, b in params]
+        with np.errstate(all="ignore"):
+            z = _forward64(p, X)
+            if loss == "mse":
+                value = np.mean((z - y.reshape(z.shape)) ** 2)
+            else:
+                z = z - z.max(axis=1, keepdims=True)
+                lse = np.log(np.exp(z).sum(axis=1))
+                value = np.mean(lse - z[np.arange(len(y)), y])
+        out[k] = value if np.isfinite(value) else np.inf
+    return out
+
+
+@dataclass
+class Agreement:
+    """Result of the correctness gate for one implementation against the reference.
+
+    Attributes
+    ----------
+    implementation, reference : str
+    final_loss : ndarray
+        Full-data float64 loss of this implementation's final parameters, one per network.
+    reference_loss : ndarray
+    max_rel_diff : float
+        Largest ``|loss - reference| / |reference|`` over networks.
+    agrees : bool
+        True if every network is within ``LOSS_RTOL``/``LOSS_ATOL`` of the reference.
+    """
+
+    implementation: str
+    reference: str
+    final_loss: np.ndarray
+    reference_loss: np.ndarray
+    max_rel_diff: float
+    agrees: bool
+    details: dict = field(default_factory=dict)
+
+
+def check_agreement(problem: Problem, results: dict[str, RunResult],
+                    reference: str | None = None, rtol: float = LOSS_RTOL,
+                    atol: float = LOSS_ATOL) -> dict[str, Agreement]:
+    """Compare every implementation's final full-data loss to ``reference``'s.
+
+    Parameters
+    ----------
+    problem : Problem
+        The workload instance all results were trained on.
+    results : dict of str to RunResult
+        One result per implementation name.
+    reference : str, optional
+        Name of the reference; default ``"fastrelu"`` if present, else the first name.
+
+    Returns
+    -------
+    dict of str to Agreement
+    """
+    if not results:
+        raise ValueError("results: need at least one implementation's result, got none")
+    if reference is None:
+        reference = "fastrelu" if "fastrelu" in results else next(iter(results))
+    if reference not in results:
+        raise ValueError(f"reference: got {reference!r}, accepted: {', '.join(results)}")
+    ref = evaluate_loss(problem, results[reference].params)
+    out = {}
+    for name, res in results.items():
+        loss = evaluate_loss(problem, res.params)
+        both_inf = np.isinf(loss) & np.isinf(ref)
+        with np.errstate(all="ignore"):
+            diff = np.where(both_inf, 0.0, np.abs(loss - ref))
+            rel = np.where(both_inf, 0.0, diff / np.maximum(np.abs(ref), 1e-30))
+        ok = bool(np.all(both_inf | (diff <= atol + rtol * np.abs(ref))))
+        max_rel = float(np.nanmax(rel)) if rel.size else 0.0
+        out[name] = Agreement(name, reference, loss, ref, max_rel, ok)
+    return out

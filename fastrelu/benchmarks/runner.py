@@ -1,0 +1,274 @@
+"""Run workloads x implementations in one process: gate, interleaved repeats, medians, ratios.
+
+The runner never prints. Progress goes to an optional callback
+``progress(done: int, total: int, description: str)``; the result is a :class:`BenchReport`
+whose :meth:`BenchReport.to_dict` is JSON-ready.
+
+For each workload: every available implementation is prepared and run once (warm-up: JIT
+compilation lands there); the warm-up results go through the correctness gate
+(:func:`fastrelu.benchmarks.common.check_agreement`); implementations that disagree are
+not timed. Then ``repeat`` rounds run every agreeing implementation once each, in an order
+rotated every round, and the medians give throughput, GFLOP/s, share of the machine ceiling
+and the ratio ``fastrelu_speedup = median(impl) / median(fastrelu)``.
+"""
+from __future__ import annotations
+
+import datetime
+import os
+import platform
+import statistics
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Callable, Sequence
+
+import numpy as np
+
+from fastrelu.benchmarks.ceiling import cold_start, sgemm_ceiling
+from fastrelu.benchmarks.common import check_agreement
+from fastrelu.benchmarks.implementations import availability, implementations_for
+from fastrelu.benchmarks.workloads import WORKLOADS, Workload, flops_per_step, get_workload, make_problem
+
+__all__ = ["ImplResult", "WorkloadResult", "BenchReport", "run_benchmarks", "resolve_workloads"]
+
+Progress = Callable[[int, int, str], None]
+
+
+@dataclass
+class ImplResult:
+    """Measurements of one implementation on one workload.
+
+    ``status`` is ``"ok"`` (timed), ``"skipped"`` (not available here), ``"mismatch"``
+    (failed the correctness gate, not timed) or ``"error"`` (raised; ``reason`` says what).
+    Time fields are seconds per complete run; ``fastrelu_speedup`` is how many times
+    fastrelu's median is faster than this one (None without a fastrelu timing).
+    """
+
+    name: str
+    label: str
+    status: str
+    reason: str = ""
+    threads: int | None = None
+    times_s: list[float] = field(default_factory=list)
+    median_s: float | None = None
+    throughput: float | None = None
+    gflops: float | None = None
+    ceiling_share: float | None = None
+    fastrelu_speedup: float | None = None
+    final_loss: float | None = None
+    max_rel_diff: float | None = None
+
+
+@dataclass
+class WorkloadResult:
+    """All implementations of one workload, with its definition and the gate's reference."""
+
+    workload: str
+    metric: str
+    sizes: list[int]
+    steps: int
+    batch_size: int
+    n_nets: int
+    flops_per_run: int
+    reference: str | None
+    implementations: list[ImplResult]
+
+    def get(self, name: str) -> ImplResult | None:
+        """The result of implementation ``name``, or None."""
+        return next((r for r in self.implementations if r.name == name), None)
+
+
+@dataclass
+class BenchReport:
+    """Everything one benchmark run measured."""
+
+    date: str
+    machine: dict
+    repeat: int
+    workloads: list[WorkloadResult]
+    ceiling: dict | None = None
+    cold_start: dict | None = None
+
+    def to_dict(self) -> dict:
+        """JSON-ready dictionary (floats, ints, strings, lists, None)."""
+        return asdict(self)
+
+    @property
+    def ok(self) -> bool:
+        """False if any implementation failed the gate or raised."""
+        return all(r.status in ("ok", "skipped") for w in self.workloads for r in w.implementations)
+
+
+def resolve_workloads(names: Sequence[str] | str) -> list[str]:
+    """Expand ``"all"`` and normalise names; raise ValueError listing valid names."""
+    if isinstance(names, str):
+        names = [names]
+    out: list[str] = []
+    for name in names:
+        key = str(name).upper()
+        if key == "ALL":
+            out.extend(k for k in WORKLOADS if k not in out)
+        elif key in WORKLOADS:
+            if key not in out:
+                out.append(key)
+        else:
+            raise ValueError(f"workload: got {name!r}, accepted: {', '.join(WORKLOADS)}, all")
+    return out
+
+
+def machine_info() -> dict:
+    """Cores, CPU model and the versions that matter for the numbers."""
+    info = {"cpu_count": os.cpu_count(), "processor": platform.processor() or platform.machine(),
+            "python": platform.python_version(), "numpy": np.__version__}
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    info["cpu_model"] = line.split(":", 1)[1].strip()
+                elif line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+                    info["simd"] = sorted(f for f in flags if f.startswith(("avx", "fma", "sse4")))
+                    break
+    except OSError:
+        pass
+    return info
+
+
+def _time(run: Callable) -> float:
+    t0 = time.perf_counter()
+    run()
+    return time.perf_counter() - t0
+
+
+def _bench_workload(w: Workload, impl_names: Sequence[str] | None, repeat: int,
+                    tick: Callable[[str], None], ceiling_gflops: float | None) -> WorkloadResult:
+    impls = [i for i in implementations_for(w.name) if impl_names is None or i.name in impl_names]
+    problem = make_problem(w)
+    results: dict[str, ImplResult] = {}
+    runs: dict[str, Callable] = {}
+    warm: dict = {}
+    for impl in impls:
+        ok, reason = availability(w.name, impl)
+        res = ImplResult(impl.name, impl.label, "skipped" if not ok else "ok", reason)
+        results[impl.name] = res
+        if ok:
+            tick(f"{w.name}: warm-up {impl.name}")
+            try:
+                res.threads = impl.threads()
+                run = impl.load()(problem)
+                warm[impl.name] = run()
+                runs[impl.name] = run
+            except Exception as exc:  # a broken implementation is reported, not fatal
+                res.status, res.reason = "error", f"{type(exc).__name__}: {exc}"
+        else:
+            tick(f"{w.name}: skip {impl.name}")
+    reference = None
+    if warm:
+        agreements = check_agreement(problem, warm)
+        reference = next(iter(agreements.values())).reference
+        for name, ag in agreements.items():
+            res = results[name]
+            res.final_loss = float(np.mean(ag.final_loss))
+            res.max_rel_diff = ag.max_rel_diff
+            if not ag.agrees:
+                res.status = "mismatch"
+                res.reason = (f"final loss {res.final_loss:.6g} differs from {ag.reference}'s "
+                              f"{float(np.mean(ag.reference_loss)):.6g} (max rel diff {ag.max_rel_diff:.2e})")
+                runs.pop(name)
+    order = list(runs)
+    for r in range(repeat):
+        shift = r % max(len(order), 1)
+        for name in order[shift:] + order[:shift]:
+            tick(f"{w.name}: {name} ({r + 1}/{repeat})")
+            res = results[name]
+            try:
+                res.times_s.append(_time(runs[name]))
+            except Exception as exc:
+                res.status, res.reason = "error", f"{type(exc).__name__}: {exc}"
+                runs.pop(name)
+                order = [n for n in order if n != name]
+    flops = flops_per_step(w) * w.steps * w.n_nets
+    for res in results.values():
+        if res.status == "ok" and res.times_s:
+            res.median_s = statistics.median(res.times_s)
+            res.throughput = w.units / res.median_s
+            res.gflops = flops / res.median_s / 1e9
+            if ceiling_gflops:
+                res.ceiling_share = res.gflops / ceiling_gflops
+    base = results.get("fastrelu")
+    if base is not None and base.median_s:
+        for res in results.values():
+            if res.median_s:
+                res.fastrelu_speedup = res.median_s / base.median_s
+    return WorkloadResult(w.name, w.metric, list(w.sizes), w.steps, w.batch_size, w.n_nets,
+                          flops, reference, list(results.values()))
+
+
+def _planned_ticks(ws: list[Workload], impl_names: Sequence[str] | None, repeat: int) -> int:
+    total = 0
+    for w in ws:
+        impls = [i for i in implementations_for(w.name) if impl_names is None or i.name in impl_names]
+        n_ok = sum(availability(w.name, i)[0] for i in impls)
+        total += len(impls) + n_ok * repeat
+    return total
+
+
+def run_benchmarks(workloads: Sequence[str] | str = "all", *, implementations: Sequence[str] | None = None,
+                   repeat: int = 5, steps: int | None = None, n_nets: int | None = None,
+                   ceiling: bool = True, ceiling_n: int = 4096, cold: bool = True,
+                   cold_command: Sequence[str] | None = None,
+                   progress: Progress | None = None) -> BenchReport:
+    """Benchmark workloads against their peers; see the module docstring for the protocol.
+
+    Parameters
+    ----------
+    workloads : str or sequence of str
+        ``"W1"``, ``"W2"``, ``"W3"`` or ``"all"`` (case-insensitive).
+    implementations : sequence of str, optional
+        Restrict to these implementation names (default: all registered ones).
+    repeat : int
+        Timed runs per implementation (median reported); at least 1.
+    steps, n_nets : int, optional
+        Override the workload's step count / number of networks (quick runs, tests).
+    ceiling : bool
+        Measure the sgemm ceiling (``ceiling_n``\\ :sup:`3`) first.
+    cold : bool
+        Measure cold start (empty and warm numba cache) in fresh processes.
+    cold_command : sequence of str, optional
+        Command for the cold-start measurement (default: a tiny ``fr.fit``).
+    progress : callable, optional
+        ``progress(done, total, description)``, called before each unit of work and at the end.
+    """
+    names = resolve_workloads(workloads)
+    if int(repeat) < 1:
+        raise ValueError(f"repeat: must be >= 1, got {repeat!r}")
+    overrides = {}
+    if steps is not None:
+        overrides["steps"] = int(steps)
+    ws = []
+    for name in names:
+        o = dict(overrides)
+        if n_nets is not None and WORKLOADS[name].n_nets > 1:
+            o["n_nets"] = int(n_nets)
+        ws.append(get_workload(name, **o))
+    ceiling_repeat = 3
+    total = _planned_ticks(ws, implementations, repeat) + (ceiling_repeat if ceiling else 0) + (2 if cold else 0)
+    done = 0
+
+    def tick(description: str) -> None:
+        nonlocal done
+        if progress is not None:
+            progress(done, total, description)
+        done += 1
+
+    ceiling_doc = None
+    if ceiling:
+        ceiling_doc = sgemm_ceiling(ceiling_n, repeat=ceiling_repeat, on_repeat=lambda i: tick(f"sgemm {ceiling_n}^3 ({i + 1}/{ceiling_repeat})"))
+    gflops = ceiling_doc["gflops"] if ceiling_doc else None
+    results = [_bench_workload(w, implementations, int(repeat), tick, gflops) for w in ws]
+    cold_doc = None
+    if cold:
+        cold_doc = cold_start(cold_command, on_phase=lambda p: tick(f"cold start ({p} cache)"))
+    if progress is not None:
+        progress(total, total, "done")
+    return BenchReport(datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+                       machine_info(), int(repeat), results, ceiling_doc, cold_doc)

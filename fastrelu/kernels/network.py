@@ -1,0 +1,124 @@
+"""Forward and backward passes of a whole network described by ``arch`` (see ``layout``).
+
+Workspaces are flat 1-D buffers. For a batch of ``n`` rows, layer ``l``'s block starts at
+``n * arch[l, C_OFF]`` and holds ``n * arch[l, OUT]`` values, viewed as ``(n, out)``:
+``U`` the pre-activations (after batch norm; the logits for the output layer), ``H`` the layer
+outputs (after ReLU and residual add), ``XH`` the normalized values of batch-norm layers.
+``stats`` is ``(3, total_width)``: batch mean, biased variance, inverse std per unit.
+``running`` is ``(2, total_width)``: running mean and variance per unit.
+"""
+from __future__ import annotations
+
+from numba import njit
+
+from fastrelu.kernels._config import JIT
+from fastrelu.kernels.batchnorm import batchnorm_backward, batchnorm_eval, batchnorm_train
+from fastrelu.kernels.dense import linear_backward_input, linear_backward_params, linear_forward
+from fastrelu.kernels.layout import B_OFF, BE_OFF, BN, C_OFF, G_OFF, IN, KIND, OUT, OUTPUT, RESIDUAL, W_OFF
+
+
+@njit(**JIT)
+def block(buf, n, arch, l):
+    """Layer ``l``'s ``(n, out)`` block of a flat workspace."""
+    c = arch[l, C_OFF] * n
+    m = arch[l, OUT]
+    return buf[c:c + n * m].reshape((n, m))
+
+
+@njit(**JIT)
+def weight(theta, arch, l):
+    """Layer ``l``'s weight matrix, a ``(out, in)`` view into ``theta``."""
+    o = arch[l, W_OFF]
+    return theta[o:o + arch[l, OUT] * arch[l, IN]].reshape((arch[l, OUT], arch[l, IN]))
+
+
+@njit(**JIT)
+def vec(theta, arch, l, col):
+    """Layer ``l``'s per-unit parameter vector starting at ``arch[l, col]``."""
+    o = arch[l, col]
+    return theta[o:o + arch[l, OUT]]
+
+
+@njit(**JIT)
+def forward(theta, arch, res_scale, x, H, U, XH, stats, running, train):
+    """Run the network on ``x`` (n, in) and fill the workspaces.
+
+    ``train`` selects batch statistics for batch norm (and stores them in ``stats``);
+    otherwise the ``running`` statistics are used. Returns the ``(n, out)`` output block.
+    """
+    n = x.shape[0]
+    L = arch.shape[0]
+    hin = x
+    for l in range(L):
+        m = arch[l, OUT]
+        c = arch[l, C_OFF]
+        u = block(U, n, arch, l)
+        linear_forward(hin, weight(theta, arch, l), vec(theta, arch, l, B_OFF), u)
+        if arch[l, BN] == 1:
+            xh = block(XH, n, arch, l)
+            gamma = vec(theta, arch, l, G_OFF)
+            beta = vec(theta, arch, l, BE_OFF)
+            if train:
+                batchnorm_train(u, gamma, beta, xh, u, stats[0, c:c + m], stats[1, c:c + m],
+                                stats[2, c:c + m])
+            else:
+                batchnorm_eval(u, gamma, beta, running[0, c:c + m], running[1, c:c + m], u)
+        h = block(H, n, arch, l)
+        kind = arch[l, KIND]
+        if kind == OUTPUT:
+            h[:, :] = u
+        elif kind == RESIDUAL:
+            for r in range(n):
+                for j in range(m):
+                    v = u[r, j]
+                    h[r, j] = hin[r, j] + res_scale * (v if v > 0 else v * 0)
+        else:
+            for r in range(n):
+                for j in range(m):
+                    v = u[r, j]
+                    h[r, j] = v if v > 0 else v * 0
+        hin = h
+    return hin
+
+
+@njit(**JIT)
+def backward(theta, arch, res_scale, x, H, U, XH, stats, dout, grad, GA, GB, GZ):
+    """Backpropagate ``dout`` (n, out) through the last ``forward(train=True)``.
+
+    Writes the full parameter gradient into ``grad`` (same layout as ``theta``).
+    ``GA``, ``GB``, ``GZ`` are scratch buffers of at least ``n * max_width`` values.
+    The ReLU derivative at 0 is 0 (mask ``u > 0``), as in PyTorch.
+    """
+    n = x.shape[0]
+    L = arch.shape[0]
+    dh = GA[:n * arch[L - 1, OUT]].reshape((n, arch[L - 1, OUT]))
+    dh[:, :] = dout
+    cur_is_a = True
+    for l in range(L - 1, -1, -1):
+        m = arch[l, OUT]
+        k_in = arch[l, IN]
+        c = arch[l, C_OFF]
+        dz = GZ[:n * m].reshape((n, m))
+        kind = arch[l, KIND]
+        if kind == OUTPUT:
+            dz[:, :] = dh
+        else:
+            u = block(U, n, arch, l)
+            s = res_scale if kind == RESIDUAL else 1.0
+            for r in range(n):
+                for j in range(m):
+                    dz[r, j] = dh[r, j] * s if u[r, j] > 0 else dh[r, j] * 0
+        if arch[l, BN] == 1:
+            batchnorm_backward(dz, block(XH, n, arch, l), vec(theta, arch, l, G_OFF),
+                               stats[2, c:c + m], vec(grad, arch, l, G_OFF), vec(grad, arch, l, BE_OFF))
+        hin = x if l == 0 else block(H, n, arch, l - 1)
+        linear_backward_params(dz, hin, weight(grad, arch, l), vec(grad, arch, l, B_OFF))
+        if l > 0:
+            nxt = (GB if cur_is_a else GA)[:n * k_in].reshape((n, k_in))
+            linear_backward_input(dz, weight(theta, arch, l), nxt)
+            if kind == RESIDUAL:
+                for r in range(n):
+                    for j in range(m):
+                        nxt[r, j] += dh[r, j]
+            dh = nxt
+            cur_is_a = not cur_is_a

@@ -1,0 +1,185 @@
+"""Gradients of minibatches and the fused training loop (no Python per step).
+
+A batch's gradient is computed serially, or, when the batch has at least
+``PARALLEL_MIN_ROWS`` rows, no batch norm and no BLAS-sized layer, over ``N_CHUNKS`` fixed
+row chunks in parallel whose partial gradients are then added serially in chunk order. The
+chunking depends on the batch size only, so results are bit-identical for any thread count.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from fastrelu.kernels._config import JIT, N_CHUNKS, PARALLEL_MIN_ROWS, PJIT
+from fastrelu.kernels.batchnorm import update_running_stats
+from fastrelu.kernels.dense import use_blas
+from fastrelu.kernels.layout import BN, C_OFF, IN, OUT
+from fastrelu.kernels.losses import loss_and_grad
+from fastrelu.kernels.network import backward, forward
+from fastrelu.kernels.optim import apply_update
+
+
+@njit(**JIT)
+def total_width(arch):
+    return arch[-1, C_OFF] + arch[-1, OUT]
+
+
+@njit(**JIT)
+def max_width(arch):
+    w = arch[0, IN]
+    for l in range(arch.shape[0]):
+        w = max(w, arch[l, OUT])
+    return w
+
+
+@njit(**JIT)
+def use_chunks(arch, n):
+    """Whether a batch of ``n`` rows takes the parallel chunked path."""
+    if n < PARALLEL_MIN_ROWS:
+        return False
+    for l in range(arch.shape[0]):
+        if arch[l, BN] == 1 or use_blas(n, arch[l, IN], arch[l, OUT]):
+            return False
+    return True
+
+
+@njit(**JIT)
+def new_workspace(arch, n, dtype_like):
+    """Allocate (once) the workspaces for batches of up to ``n`` rows."""
+    T = total_width(arch)
+    mw = max_width(arch)
+    H = np.empty(n * T, dtype_like.dtype)
+    U = np.empty(n * T, dtype_like.dtype)
+    XH = np.empty(n * T, dtype_like.dtype)
+    G = np.empty((3, n * mw), dtype_like.dtype)
+    stats = np.zeros((3, T), dtype_like.dtype)
+    return H, U, XH, G, stats
+
+
+@njit(**JIT)
+def new_chunk_workspace(arch, n, theta):
+    """Per-chunk workspaces (leading axis ``N_CHUNKS``) for batches of up to ``n`` rows."""
+    rows = (n + N_CHUNKS - 1) // N_CHUNKS
+    T = total_width(arch)
+    parts = np.empty((N_CHUNKS, theta.shape[0] if n > 0 else 0), theta.dtype)
+    H = np.empty((N_CHUNKS, rows * T), theta.dtype)
+    U = np.empty((N_CHUNKS, rows * T), theta.dtype)
+    XH = np.empty((N_CHUNKS, 0), theta.dtype)      # the chunked path has no batch norm
+    G = np.empty((N_CHUNKS, 3, rows * max_width(arch)), theta.dtype)
+    stats = np.zeros((N_CHUNKS, 3, T), theta.dtype)
+    return parts, H, U, XH, G, stats
+
+
+@njit(**JIT)
+def batch_loss_grad(theta, arch, res_scale, x, yf, yi, loss_kind, running, grad, update_running):
+    """Loss and gradient of the mean loss over all rows of ``x`` (one batch)."""
+    n = x.shape[0]
+    if use_chunks(arch, n):
+        parts, cH, cU, cXH, cG, cstats = new_chunk_workspace(arch, n, theta)
+        return chunked_loss_grad(theta, arch, res_scale, x, yf, yi, loss_kind, running, grad,
+                                 parts, cH, cU, cXH, cG, cstats)
+    H, U, XH, G, stats = new_workspace(arch, n, theta)
+    return serial_loss_grad(theta, arch, res_scale, x, yf, yi, loss_kind, n, running, grad,
+                            H, U, XH, G, stats, update_running)
+
+
+@njit(**JIT)
+def serial_loss_grad(theta, arch, res_scale, xb, yf, yi, loss_kind, denom, running, grad,
+                     H, U, XH, G, stats, update_running):
+    """Loss (mean over ``denom`` rows) and gradient of one batch, serially."""
+    n = xb.shape[0]
+    out = forward(theta, arch, res_scale, xb, H, U, XH, stats, running, True)
+    m = out.shape[1]
+    dout = G[2, :n * m].reshape((n, m))
+    loss = loss_and_grad(loss_kind, out, yf, yi, denom, dout)
+    # backward copies dout into G[0] before it first writes G[2]
+    backward(theta, arch, res_scale, xb, H, U, XH, stats, dout, grad, G[0], G[1], G[2])
+    if update_running:
+        for l in range(arch.shape[0]):
+            if arch[l, BN] == 1:
+                c = arch[l, C_OFF]
+                m_l = arch[l, OUT]
+                update_running_stats(running[0, c:c + m_l], running[1, c:c + m_l],
+                                     stats[0, c:c + m_l], stats[1, c:c + m_l], n)
+    return loss
+
+
+@njit(**PJIT)
+def chunked_loss_grad(theta, arch, res_scale, xb, yf, yi, loss_kind, running, grad,
+                      parts, H, U, XH, G, stats):
+    """Loss and gradient over ``N_CHUNKS`` fixed row chunks in parallel, reduced in order.
+
+    ``parts`` is ``(N_CHUNKS, n_params)``; the workspaces have a leading chunk axis.
+    """
+    n = xb.shape[0]
+    losses = np.empty(N_CHUNKS)
+    for c in prange(N_CHUNKS):
+        r0 = c * n // N_CHUNKS
+        r1 = (c + 1) * n // N_CHUNKS
+        losses[c] = serial_loss_grad(theta, arch, res_scale, xb[r0:r1], yf[r0:r1], yi[r0:r1],
+                                     loss_kind, n, running, parts[c], H[c], U[c], XH[c], G[c],
+                                     stats[c], False)
+    loss = 0.0
+    grad[:] = parts[0]
+    loss += losses[0]
+    for c in range(1, N_CHUNKS):
+        grad += parts[c]
+        loss += losses[c]
+    return loss
+
+
+@njit(**JIT)
+def gather(X, yf, yi, idx, xb, ybf, ybi):
+    """Copy rows ``idx`` of X (and targets) into contiguous batch buffers."""
+    for i in range(idx.shape[0]):
+        xb[i, :] = X[idx[i]]
+        if ybf.shape[1] > 0:
+            ybf[i, :] = yf[idx[i]]
+        ybi[i] = yi[idx[i]]
+
+
+@njit(**JIT)
+def train(theta, running, arch, res_scale, X, yf, yi, loss_kind, order, starts,
+          opt_kind, hyper, opt_state, t0, losses):
+    """Run ``len(starts) - 1`` minibatch steps; step ``s`` uses rows ``order[starts[s]:starts[s+1]]``.
+
+    ``yf`` (n, out) holds float targets (MSE) and ``yi`` (n,) integer labels (cross-entropy);
+    the unused one may have zero columns / be a dummy of length n. ``t0`` is the number of
+    optimizer steps already taken (for Adam's bias correction). Writes each step's batch loss
+    into ``losses``. Returns ``(steps_run, diverged)``; a diverged run's last step is the one
+    that diverged: a non-finite loss (its update is not applied) or a non-finite parameter
+    after its update.
+    """
+    nsteps = starts.shape[0] - 1
+    nmax = 0
+    for s in range(nsteps):
+        nmax = max(nmax, starts[s + 1] - starts[s])
+    n_in = X.shape[1]
+    n_out = arch[-1, OUT]
+    n_y = yf.shape[1]
+    xbuf = np.empty(nmax * n_in, theta.dtype)
+    ybuf = np.empty(nmax * n_y, theta.dtype)
+    ibuf = np.empty(nmax, yi.dtype)
+    grad = np.empty_like(theta)
+    H, U, XH, G, stats = new_workspace(arch, nmax, theta)
+    parallel = use_chunks(arch, nmax)
+    parts, cH, cU, cXH, cG, cstats = new_chunk_workspace(arch, nmax if parallel else 0, theta)
+    for s in range(nsteps):
+        a = starts[s]
+        n = starts[s + 1] - a
+        xb = xbuf[:n * n_in].reshape((n, n_in))
+        ybf = ybuf[:n * n_y].reshape((n, n_y))
+        ybi = ibuf[:n]
+        gather(X, yf, yi, order[a:a + n], xb, ybf, ybi)
+        if parallel and use_chunks(arch, n):
+            loss = chunked_loss_grad(theta, arch, res_scale, xb, ybf, ybi, loss_kind, running,
+                                     grad, parts, cH, cU, cXH, cG, cstats)
+        else:
+            loss = serial_loss_grad(theta, arch, res_scale, xb, ybf, ybi, loss_kind, n, running,
+                                    grad, H, U, XH, G, stats, True)
+        losses[s] = loss
+        if not np.isfinite(loss):
+            return s + 1, True
+        if not apply_update(opt_kind, theta, grad, opt_state, hyper, t0 + s + 1):
+            return s + 1, True
+    return nsteps, False

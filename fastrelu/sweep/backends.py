@@ -1,0 +1,134 @@
+"""Where the chunks of a sweep run: in this process, or on a Dask cluster.
+
+Both backends call :func:`~fastrelu.sweep.group.train_group` once per chunk and hand
+``(chunk, rows)`` to ``on_done`` as soon as a chunk finishes, so rows are stored while the
+sweep is still running. Rows do not depend on the backend: a row is a pure function of its
+grid point, the data and the training settings.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import os
+import threading
+from typing import Any, Callable, Iterator
+
+from fastrelu.sweep.grid import Chunk
+from fastrelu.sweep.group import Dataset, train_group
+
+log = logging.getLogger("fastrelu.sweep")
+
+OnDone = Callable[[Chunk, list], None]
+
+#: Environment of embedded Dask worker processes: one numba/BLAS thread each, so N worker
+#: processes use N cores instead of oversubscribing them.
+WORKER_ENV = {
+    "NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+}
+
+#: Data larger than this is scattered to every worker once instead of travelling with tasks.
+SCATTER_BYTES = 1 << 20
+
+# numba's workqueue threading layer aborts the process when two Python threads run a
+# parallel kernel at once; a worker with several threads therefore trains one chunk at a time.
+_TASK_LOCK = threading.Lock()
+
+
+def run_chunk(chunk: Chunk, data: Dataset, settings: dict) -> list:
+    """Train one chunk (the body of a Dask task; also usable directly)."""
+    with _TASK_LOCK:
+        return train_group(chunk.arch, chunk.points, data, **settings)
+
+
+def run_local(chunks: Iterator[Chunk], data: Dataset, settings: dict, on_done: OnDone) -> None:
+    """Train the chunks one after another in this process."""
+    for chunk in chunks:
+        on_done(chunk, train_group(chunk.arch, chunk.points, data, **settings))
+
+
+def default_workers() -> int:
+    """Worker processes of an embedded cluster when ``workers`` is not given: one per core."""
+    return max(1, os.cpu_count() or 1)
+
+
+def connect(address: Any, workers: "int | None") -> tuple[Any, Any, bool]:
+    """Return ``(client, cluster, owned)`` for an address, a Client, or an embedded cluster.
+
+    Raises
+    ------
+    ValueError
+        If the scheduler at ``address`` cannot be reached.
+    """
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:  # pragma: no cover - dask is installed in the dev venv
+        raise ImportError("backend='dask' needs dask: pip install 'fastrelu[dask]'") from None
+    if address is None:
+        cluster = LocalCluster(
+            n_workers=workers or default_workers(), threads_per_worker=1, processes=True,
+            dashboard_address=":0", env=dict(WORKER_ENV), silence_logs=logging.ERROR,
+        )
+        return Client(cluster), cluster, True
+    if isinstance(address, Client):
+        return address, None, False
+    try:
+        client = Client(address, timeout="10s")
+    except (OSError, TimeoutError) as exc:
+        raise ValueError(f"address: cannot reach a Dask scheduler at {address!r} ({exc})") from None
+    return client, None, True
+
+
+def run_dask(make_chunks: Callable[[int], Iterator[Chunk]], n_points: int, data: Dataset,
+             settings: dict, on_done: OnDone, *, address: Any = None,
+             workers: "int | None" = None, chunk_size: "int | None" = None,
+             retries: int = 3) -> None:
+    """Ship chunks to a Dask cluster, a bounded number in flight, and stream the results.
+
+    Parameters
+    ----------
+    make_chunks : callable
+        ``make_chunks(chunk_size)`` yields the chunks lazily.
+    n_points : int
+        Points left to compute (sets the default chunk size: about four chunks per worker).
+    address : str, distributed.Client or None
+        None starts an embedded ``LocalCluster`` of ``workers`` processes with one thread each.
+    retries : int
+        Extra attempts for a task that raises; a task whose worker dies is rescheduled by the
+        scheduler (``distributed.scheduler.allowed-failures``).
+    """
+    from distributed import as_completed
+
+    client, cluster, owned = connect(address, workers)
+    try:
+        n_workers = max(1, len(client.scheduler_info()["workers"]))
+        if chunk_size is None:
+            chunk_size = max(1, min(256, math.ceil(n_points / (4 * n_workers))))
+        payload: Any = data
+        if data.X.nbytes + data.y.nbytes > SCATTER_BYTES:
+            payload = client.scatter(data, broadcast=True)
+        chunks = make_chunks(chunk_size)
+        in_flight: dict = {}
+        pending = as_completed()
+
+        def submit_next() -> None:
+            chunk = next(chunks, None)
+            if chunk is not None:
+                fut = client.submit(run_chunk, chunk, payload, settings, pure=False,
+                                    retries=retries)
+                in_flight[fut] = chunk
+                pending.add(fut)
+
+        for _ in range(2 * n_workers + 2):
+            submit_next()
+        for fut in pending:
+            chunk = in_flight.pop(fut)
+            rows = fut.result()
+            fut.release()
+            on_done(chunk, rows)
+            submit_next()
+    finally:
+        if owned:
+            client.close()
+        if cluster is not None:
+            cluster.close()

@@ -1,0 +1,227 @@
+"""Train one group of grid points (one architecture) and measure each net: one call, many rows.
+
+:func:`train_group` is the unit of work of every backend (a Dask task runs exactly one call).
+Its reference implementation trains the points one after another with ``fr.MLP`` + ``fr.fit``;
+it stays as the oracle when the ensemble engine (``fr.Ensemble``, stacked nets trained by one
+kernel) takes over the fast path.
+"""
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from fastrelu.sweep.grid import KEYS
+
+#: Dataset names ``sweep(data=...)`` accepts; each is a function of ``fastrelu.data``
+#: returning ``(X, y)``.
+DATASETS: tuple[str, ...] = ("teacher", "abs1d")
+
+#: Losses a sweep can train with.
+LOSSES: tuple[str, ...] = ("mse", "cross_entropy")
+
+#: Collapse threshold: outputs count as identical when their std across rows is at most
+#: this fraction of the target's std.
+COLLAPSE_RATIO = 1e-3
+
+#: Metric fields of every row, in order, after the grid keys.
+METRICS: tuple[str, ...] = (
+    "collapsed", "output_std_ratio", "dead_fraction", "dead_fraction_max",
+    "dead_fraction_mean", "final_loss", "diverged_at", "steps_run",
+)
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Validated training data of a sweep.
+
+    Attributes
+    ----------
+    X : ndarray, shape (n, d)
+        Inputs (float32).
+    y : ndarray
+        Targets: float32 ``(n, k)`` for ``"mse"``, int64 ``(n,)`` labels for ``"cross_entropy"``.
+    name : str or None
+        Dataset name when it came from ``fastrelu.data``.
+    digest : str
+        SHA-256 of shapes, dtypes and bytes of ``X`` and ``y`` (identifies the data on resume).
+    """
+
+    X: np.ndarray
+    y: np.ndarray
+    name: "str | None"
+    digest: str
+
+    @property
+    def n_out(self) -> int:
+        """Output width of the nets: target columns (mse) or classes (cross-entropy)."""
+        return int(self.y.max()) + 1 if self.y.ndim == 1 else int(self.y.shape[1])
+
+
+def resolve_data(data: Any, loss: str = "mse") -> Dataset:
+    """Turn ``sweep(data=...)`` into a validated :class:`Dataset`.
+
+    Parameters
+    ----------
+    data : str or (X, y)
+        A name from :data:`DATASETS` (the function of ``fastrelu.data`` with its default
+        arguments) or a pair of arrays.
+    loss : {"mse", "cross_entropy"}
+
+    Raises
+    ------
+    ValueError
+        Unknown name, wrong shapes, non-finite values, or a constant target (collapse is
+        measured relative to the target's spread).
+    """
+    if loss not in LOSSES:
+        raise ValueError(f"loss: unknown loss {loss!r}; accepted: {', '.join(LOSSES)}")
+    name = None
+    if isinstance(data, str):
+        if data not in DATASETS:
+            raise ValueError(f"data: unknown dataset {data!r}; accepted: {', '.join(DATASETS)} "
+                             "or an (X, y) pair of arrays")
+        import fastrelu.data as frdata  # written by another helper; functions return (X, y)
+
+        name = data
+        data = getattr(frdata, data)()
+    if not isinstance(data, (tuple, list)) or len(data) != 2:
+        raise ValueError(f"data: expected a dataset name ({', '.join(DATASETS)}) or an (X, y) "
+                         f"pair, got {type(data).__name__}")
+    X = np.asarray(data[0])
+    y = np.asarray(data[1])
+    if X.ndim != 2 or X.shape[0] < 2 or X.shape[1] < 1:
+        raise ValueError(f"data: X must be 2-D with at least 2 rows, got shape {X.shape}")
+    if not np.issubdtype(X.dtype, np.number) or not np.all(np.isfinite(X)):
+        raise ValueError("data: X must be numeric and finite")
+    X = np.ascontiguousarray(X, dtype=np.float32)
+    if y.shape[:1] != X.shape[:1]:
+        raise ValueError(f"data: X has {X.shape[0]} rows but y has shape {y.shape}")
+    if loss == "mse":
+        if y.ndim not in (1, 2) or not np.issubdtype(y.dtype, np.number) or not np.all(np.isfinite(y)):
+            raise ValueError(f"data: y must be a finite numeric (n,) or (n, k) array for mse, "
+                             f"got shape {y.shape} dtype {y.dtype}")
+        y = np.ascontiguousarray(y.reshape(len(y), -1), dtype=np.float32)
+        if float(np.std(y.astype(np.float64), axis=0).mean()) == 0.0:
+            raise ValueError("data: y is constant; collapse is measured against the spread of y")
+    else:
+        if y.ndim != 1 or not np.issubdtype(y.dtype, np.integer) or y.min() < 0:
+            raise ValueError("data: cross_entropy needs y as a 1-D array of labels >= 0")
+        y = np.ascontiguousarray(y, dtype=np.int64)
+        if np.unique(y).size < 2:
+            raise ValueError("data: y has a single class; collapse needs at least two")
+    h = hashlib.sha256()
+    for a in (X, y):
+        h.update(f"{a.dtype.str}{a.shape}".encode())
+        h.update(a.tobytes())
+    return Dataset(X, y, name, h.hexdigest())
+
+
+def _targets(ds: Dataset) -> np.ndarray:
+    """Targets as float64 ``(n, k)``: one-hot labels for cross-entropy."""
+    if ds.y.ndim == 1:
+        return np.eye(ds.n_out)[ds.y]
+    return ds.y.astype(np.float64)
+
+
+def _loss(out: np.ndarray, ds: Dataset, loss: str) -> float:
+    if loss == "mse":
+        return float(np.mean((out - ds.y.astype(np.float64)) ** 2))
+    z = out - out.max(axis=1, keepdims=True)
+    logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+    return float(-np.mean(logp[np.arange(len(ds.y)), ds.y]))
+
+
+def _finite(x: float) -> "float | None":
+    return x if math.isfinite(x) else None
+
+
+def measure(net: Any, ds: Dataset, loss: str) -> dict:
+    """Collapse metrics of ``net`` on all rows of the data.
+
+    ``collapsed`` follows the rule of ``fr.diagnose``: the output's std across rows (largest
+    over output columns) is at most ``COLLAPSE_RATIO`` times the target's std (mean over
+    columns; one-hot labels for cross-entropy). A unit is dead when its activation is zero on
+    every row. Non-finite numbers (a diverged net) become ``None`` and ``collapsed`` False.
+    """
+    # TODO(diagnostics helper): import the collapse rule and the dead-unit rule from
+    # fastrelu.diagnostics once it lands so both modules share one definition.
+    acts = net.activations(ds.X)
+    dead = [float(np.mean(~np.any(a != 0, axis=0))) for a in acts]
+    out = np.asarray(net.forward(ds.X), dtype=np.float64)
+    target_std = float(np.std(_targets(ds), axis=0).mean())
+    finite = bool(np.all(np.isfinite(out)))
+    out_std = float(np.std(out, axis=0).max()) if finite else math.nan
+    return {
+        "collapsed": bool(finite and out_std <= COLLAPSE_RATIO * target_std),
+        "output_std_ratio": _finite(out_std / target_std),
+        "dead_fraction": dead,
+        "dead_fraction_max": max(dead) if dead else None,
+        "dead_fraction_mean": float(np.mean(dead)) if dead else None,
+        "final_loss": _finite(_loss(out, ds, loss)) if finite else None,
+    }
+
+
+def _optimizer(name: str, lr: float) -> Any:
+    import fastrelu as fr
+
+    return {"sgd": fr.SGD, "adam": fr.Adam, "rmsprop": fr.RMSprop}[name](lr=lr)
+
+
+def train_group(
+    arch: Mapping[str, Any],
+    points: Sequence[Mapping[str, Any]],
+    data: Dataset,
+    steps: int,
+    batch_size: int,
+    loss: str = "mse",
+) -> list[dict]:
+    """Train every point of one architecture and return one row per point, in order.
+
+    Parameters
+    ----------
+    arch : dict
+        ``width``, ``depth``, ``residual``, ``batchnorm``, ``optimizer`` shared by the points.
+    points : sequence of dict
+        Complete grid points (all keys of :data:`~fastrelu.sweep.grid.KEYS`).
+    data : Dataset
+        From :func:`resolve_data`.
+    steps : int
+        Minibatch steps per net; 0 measures the nets at initialization.
+    batch_size : int
+    loss : {"mse", "cross_entropy"}
+
+    Returns
+    -------
+    list of dict
+        Grid values followed by :data:`METRICS`. Each net uses its point's ``seed`` for both
+        its initialization and its batch order, so a row is a pure function of its point.
+    """
+    import fastrelu as fr
+
+    # Reference engine: one fr.MLP + fr.fit per point. TODO(lead): switch to fr.Ensemble
+    # (fastrelu/ensemble.py) for the whole group once it lands; keep this loop as its oracle.
+    sizes = [data.X.shape[1]] + [int(arch["width"])] * int(arch["depth"]) + [data.n_out]
+    rows = []
+    for p in points:
+        net = fr.MLP(sizes, init=p["init"], bias=p["bias"], seed=p["seed"],
+                     residual=bool(arch["residual"]), batchnorm=bool(arch["batchnorm"]))
+        diverged_at = None
+        steps_run = 0
+        if steps > 0:
+            hist = fr.fit(net, data.X, data.y,
+                          optimizer=_optimizer(arch["optimizer"], p["lr"]), loss=loss,
+                          steps=steps, batch_size=batch_size, seed=p["seed"])
+            diverged_at = None if hist.diverged_at is None else int(hist.diverged_at)
+            steps_run = int(hist.steps)
+        with np.errstate(all="ignore"):
+            metrics = measure(net, data, loss)
+        if diverged_at is not None:
+            metrics["collapsed"] = False
+        row = {k: p[k] for k in KEYS}
+        row.update(metrics, diverged_at=diverged_at, steps_run=steps_run)
+        rows.append(row)
+    return rows

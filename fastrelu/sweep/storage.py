@@ -1,0 +1,188 @@
+"""Crash-safe sweep journal: one JSON line per finished row, appended atomically, resumable.
+
+Layout of a journal (JSON Lines):
+
+* line 1: ``{"fastrelu_sweep": 1, "config": {...}}`` -- the settings every row was computed
+  with (data digest, steps, batch size, loss, row schema). Resuming with other settings is
+  refused rather than silently mixing incomparable rows.
+* every other line: one row (grid values and metrics).
+
+Each finished chunk is written with a single ``os.write`` on an ``O_APPEND`` descriptor
+followed by ``fsync``. A process killed at any moment leaves at most one partial last line,
+which the next open cuts off; every complete line is a finished point that is not redone.
+The journal is locked (``flock``) while a sweep writes it, so two sweeps cannot interleave.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+try:  # POSIX only; elsewhere concurrent sweeps on one file are simply not detected
+    import fcntl
+except ImportError:  # pragma: no cover
+    fcntl = None  # type: ignore[assignment]
+
+#: Version of the journal layout and row schema.
+FORMAT = 1
+
+#: Suffixes ``sweep(out=...)`` accepts.
+SUFFIXES = (".jsonl", ".ndjson", ".csv")
+
+
+def journal_path(out: "str | os.PathLike") -> Path:
+    """The journal file behind ``out``: ``out`` itself for ``.jsonl``/``.ndjson``, the same
+    name with suffix ``.jsonl`` for ``.csv`` (the CSV is exported when the sweep ends).
+
+    Raises
+    ------
+    ValueError
+        For any other suffix, or when the folder does not exist.
+    """
+    path = Path(out)
+    suffix = path.suffix.lower()
+    if suffix not in SUFFIXES:
+        raise ValueError(f"out: expected a path ending in {', '.join(SUFFIXES)}, got {str(out)!r}")
+    if not path.parent.is_dir():
+        raise ValueError(f"out: folder {str(path.parent)!r} does not exist")
+    return path.with_suffix(".jsonl") if suffix == ".csv" else path
+
+
+def dumps_row(row: dict) -> str:
+    """One row as a JSON line (no NaN: non-finite numbers are stored as null)."""
+    return json.dumps(row, separators=(",", ":"), allow_nan=False) + "\n"
+
+
+class Journal:
+    """An open, locked journal.
+
+    Parameters
+    ----------
+    path : path-like
+        The journal file (created when missing).
+    config : dict
+        JSON-able settings every row depends on; must equal the stored header when the file
+        already has one.
+
+    Raises
+    ------
+    ValueError
+        The file belongs to a sweep with different settings, is not a sweep journal, or is
+        being written by another running sweep.
+    """
+
+    def __init__(self, path: "str | os.PathLike", config: dict) -> None:
+        self.path = Path(path)
+        self.header = {"fastrelu_sweep": FORMAT, "config": config}
+        self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
+        try:
+            if fcntl is not None:
+                try:
+                    fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    raise ValueError(f"out: {str(self.path)!r} is being written by another "
+                                     "running sweep") from None
+            self._check_header()
+        except BaseException:
+            os.close(self._fd)
+            raise
+
+    def _check_header(self) -> None:
+        size = os.fstat(self._fd).st_size
+        if size == 0:
+            self._write(json.dumps(self.header, separators=(",", ":")) + "\n")
+            return
+        with open(self.path, "rb") as fh:
+            first = fh.readline()
+            fh.seek(max(0, size - 1))
+            last_byte = fh.read(1)
+        if not first.endswith(b"\n") and first.startswith(b'{"fastrelu_sweep"'):
+            os.ftruncate(self._fd, 0)  # killed while writing the header: start afresh
+            self._write(json.dumps(self.header, separators=(",", ":")) + "\n")
+            return
+        try:
+            stored = json.loads(first)
+        except ValueError:
+            stored = None
+        if not isinstance(stored, dict) or stored.get("fastrelu_sweep") != FORMAT:
+            raise ValueError(f"out: {str(self.path)!r} exists and is not a fastrelu sweep journal")
+        if stored != self.header:
+            diff = sorted(k for k in set(stored["config"]) | set(self.header["config"])
+                          if stored["config"].get(k) != self.header["config"].get(k))
+            raise ValueError(
+                f"out: {str(self.path)!r} holds rows computed with other settings "
+                f"(differs in: {', '.join(diff)}); use another out path or the same settings"
+            )
+        if last_byte != b"\n":  # a kill during the last write: cut the partial line
+            os.ftruncate(self._fd, _end_of_last_line(self.path, size))
+
+    def rows(self) -> Iterable[dict]:
+        """Iterate over the rows already in the journal (lazily, line by line)."""
+        with open(self.path, "rb") as fh:
+            fh.readline()
+            for lineno, line in enumerate(fh, start=2):
+                if not line.endswith(b"\n"):
+                    break
+                try:
+                    yield json.loads(line)
+                except ValueError:
+                    raise ValueError(f"out: {str(self.path)!r} line {lineno} is corrupt") from None
+
+    def _write(self, text: str) -> None:
+        data = text.encode()
+        view = memoryview(data)
+        while view:  # a regular file takes it in one call; loop only for robustness
+            n = os.write(self._fd, view)
+            view = view[n:]
+        os.fsync(self._fd)
+
+    def append(self, rows: Iterable[dict]) -> None:
+        """Append rows with one write and one fsync."""
+        text = "".join(dumps_row(r) for r in rows)
+        if text:
+            self._write(text)
+
+    def close(self) -> None:
+        """Release the lock and close the file."""
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+    def __enter__(self) -> "Journal":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+def _end_of_last_line(path: Path, size: int, block: int = 1 << 16) -> int:
+    """Offset just after the last newline of the file (0 when there is none)."""
+    with open(path, "rb") as fh:
+        end = size
+        while end > 0:
+            start = max(0, end - block)
+            fh.seek(start)
+            pos = fh.read(end - start).rfind(b"\n")
+            if pos >= 0:
+                return start + pos + 1
+            end = start
+    return 0
+
+
+def write_atomic(path: "str | os.PathLike", write: Callable[[Any], None]) -> None:
+    """Write a text file atomically: ``write(fh)`` fills a temporary file beside ``path``,
+    which then replaces ``path`` (readers see the old file or the complete new one)."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", newline="", encoding="utf-8") as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
