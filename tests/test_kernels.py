@@ -1,0 +1,179 @@
+"""Every kernel against its plain-NumPy twin (tests/twins.py), over random shapes, both dtypes."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import twins
+from fastrelu.kernels import batchnorm as kbn
+from fastrelu.kernels import dense, losses
+from fastrelu.kernels import optim as kopt
+from fastrelu.kernels.layout import (H_ALPHA, H_BETA1, H_BETA2, H_CLIP, H_EPS, H_LR, H_MOMENTUM,
+                                     H_WEIGHT_DECAY, NHYPER)
+
+SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+DTYPES = st.sampled_from([np.float32, np.float64])
+dims = st.integers(1, 70)
+
+
+def tol(dtype):
+    return dict(rtol=2e-4, atol=2e-4) if dtype == np.float32 else dict(rtol=1e-10, atol=1e-10)
+
+
+def rand(rng, shape, dtype, scale=1.0):
+    return np.ascontiguousarray(rng.normal(0, scale, shape).astype(dtype))
+
+
+@SETTINGS
+@given(n=dims, k=dims, m=dims, dtype=DTYPES, seed=st.integers(0, 2**31))
+def test_linear_forward(n, k, m, dtype, seed):
+    rng = np.random.default_rng(seed)
+    h, W, b = rand(rng, (n, k), dtype), rand(rng, (m, k), dtype), rand(rng, m, dtype)
+    z = np.empty((n, m), dtype)
+    dense.linear_forward(h, W, b, z)
+    np.testing.assert_allclose(z, twins.linear_forward(h.astype(float), W.astype(float), b), **tol(dtype))
+
+
+@SETTINGS
+@given(n=dims, k=dims, m=dims, dtype=DTYPES, seed=st.integers(0, 2**31))
+def test_linear_backward(n, k, m, dtype, seed):
+    rng = np.random.default_rng(seed)
+    dz, h, W = rand(rng, (n, m), dtype), rand(rng, (n, k), dtype), rand(rng, (m, k), dtype)
+    dz[rng.random((n, m)) < 0.3] = 0  # ReLU masks make many exact zeros
+    dW, db, dh = np.full((m, k), np.nan, dtype), np.full(m, np.nan, dtype), np.full((n, k), np.nan, dtype)
+    dense.linear_backward_params(dz, h, dW, db)
+    dense.linear_backward_input(dz, W, dh)
+    eW, eb = twins.linear_backward_params(dz.astype(float), h.astype(float))
+    np.testing.assert_allclose(dW, eW, **tol(dtype))
+    np.testing.assert_allclose(db, eb, **tol(dtype))
+    np.testing.assert_allclose(dh, twins.linear_backward_input(dz.astype(float), W.astype(float)), **tol(dtype))
+
+
+def test_blas_path_matches_numpy():
+    """Shapes past BLAS_MIN_MACS take np.dot; same results as the twin."""
+    rng = np.random.default_rng(0)
+    n, k, m = 256, 300, 200
+    assert dense.use_blas(n, k, m)
+    h, W, b, dz = rand(rng, (n, k), np.float64), rand(rng, (m, k), np.float64), rand(rng, m, np.float64), rand(rng, (n, m), np.float64)
+    z, dW, db, dh = np.empty((n, m)), np.empty((m, k)), np.empty(m), np.empty((n, k))
+    dense.linear_forward(h, W, b, z)
+    dense.linear_backward_params(dz, h, dW, db)
+    dense.linear_backward_input(dz, W, dh)
+    np.testing.assert_allclose(z, twins.linear_forward(h, W, b), rtol=1e-10)
+    np.testing.assert_allclose(dW, twins.linear_backward_params(dz, h)[0], rtol=1e-10)
+    np.testing.assert_allclose(dh, twins.linear_backward_input(dz, W), rtol=1e-10)
+
+
+@SETTINGS
+@given(n=st.integers(2, 50), m=dims, dtype=DTYPES, seed=st.integers(0, 2**31))
+def test_batchnorm(n, m, dtype, seed):
+    rng = np.random.default_rng(seed)
+    z, gamma, beta, dy = rand(rng, (n, m), dtype, 3), rand(rng, m, dtype), rand(rng, m, dtype), rand(rng, (n, m), dtype)
+    xhat, y = np.empty_like(z), np.empty_like(z)
+    mean, var, invstd = np.empty(m, dtype), np.empty(m, dtype), np.empty(m, dtype)
+    kbn.batchnorm_train(z, gamma, beta, xhat, y, mean, var, invstd)
+    ey, exhat, emean, evar = twins.batchnorm_train(z.astype(float), gamma.astype(float), beta.astype(float))
+    t = tol(dtype)
+    np.testing.assert_allclose(y, ey, **t)
+    np.testing.assert_allclose(mean, emean, **t)
+    np.testing.assert_allclose(var, evar, **t)
+    # backward (in place on a copy of dy)
+    d = dy.copy()
+    dg, dbe = np.empty(m, dtype), np.empty(m, dtype)
+    kbn.batchnorm_backward(d, xhat, gamma, invstd, dg, dbe)
+    edz, edg, edbe = twins.batchnorm_backward(dy.astype(float), z.astype(float), gamma.astype(float))
+    loose = dict(rtol=5e-3, atol=5e-3) if dtype == np.float32 else t
+    np.testing.assert_allclose(d, edz, **loose)
+    np.testing.assert_allclose(dg, edg, **loose)
+    np.testing.assert_allclose(dbe, edbe, **t)
+    # eval mode and running statistics
+    rm, rv = rand(rng, m, dtype), np.abs(rand(rng, m, dtype)) + 0.5
+    out = np.empty_like(z)
+    kbn.batchnorm_eval(z, gamma, beta, rm, rv, out)
+    np.testing.assert_allclose(out, twins.batchnorm_eval(z.astype(float), gamma, beta, rm, rv), **t)
+    rm2, rv2 = rm.copy(), rv.copy()
+    kbn.update_running_stats(rm2, rv2, mean, var, n)
+    np.testing.assert_allclose(rm2, 0.9 * rm + 0.1 * mean.astype(float), **t)
+    np.testing.assert_allclose(rv2, 0.9 * rv + 0.1 * var.astype(float) * n / (n - 1), **t)
+
+
+@SETTINGS
+@given(n=st.integers(1, 40), m=st.integers(1, 12), dtype=DTYPES, seed=st.integers(0, 2**31))
+def test_losses(n, m, dtype, seed):
+    rng = np.random.default_rng(seed)
+    out, y = rand(rng, (n, m), dtype, 3), rand(rng, (n, m), dtype)
+    labels = rng.integers(0, m, n)
+    d = np.empty_like(out)
+    value = losses.mse(out, y, n, d)
+    ev, ed = twins.mse(out.astype(float), y.astype(float))
+    np.testing.assert_allclose(value, ev, **tol(dtype))
+    np.testing.assert_allclose(d, ed, **tol(dtype))
+    value = losses.cross_entropy(out, labels, n, d)
+    ev, ed = twins.cross_entropy(out.astype(float), labels)
+    np.testing.assert_allclose(value, ev, **tol(dtype))
+    np.testing.assert_allclose(d, ed, **tol(dtype))
+
+
+def test_cross_entropy_is_stable_for_huge_logits():
+    out = np.array([[1000.0, -1000.0, 0.0]])
+    d = np.empty_like(out)
+    assert losses.cross_entropy(out, np.array([1]), 1, d) == pytest.approx(2000.0)
+    assert np.isfinite(d).all()
+
+
+def hyper(**kw):
+    h = np.zeros(NHYPER)
+    for k, val in kw.items():
+        h[globals()["H_" + k.upper()]] = val
+    return h
+
+
+@SETTINGS
+@given(p=st.integers(1, 300), steps=st.integers(1, 6), dtype=DTYPES, seed=st.integers(0, 2**31),
+       momentum=st.sampled_from([0.0, 0.9]), wd=st.sampled_from([0.0, 0.01]))
+def test_optimizers(p, steps, dtype, seed, momentum, wd):
+    rng = np.random.default_rng(seed)
+    theta0 = rand(rng, p, dtype)
+    grads = [rand(rng, p, dtype) for _ in range(steps)]
+    t = tol(dtype)
+    # SGD
+    theta, state = theta0.copy(), np.zeros((2, p), dtype)
+    et, buf = theta0.astype(float), np.zeros(p)
+    for i, g in enumerate(grads, 1):
+        assert kopt.sgd(theta, g, state, hyper(lr=0.1, momentum=momentum, weight_decay=wd), i)
+        et, buf = twins.sgd(et, g.astype(float), buf, i, 0.1, momentum, wd)
+    np.testing.assert_allclose(theta, et, **t)
+    # Adam
+    theta, state = theta0.copy(), np.zeros((2, p), dtype)
+    et, m, v = theta0.astype(float), np.zeros(p), np.zeros(p)
+    for i, g in enumerate(grads, 1):
+        assert kopt.adam(theta, g, state, hyper(lr=0.01, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=wd), i)
+        et, m, v = twins.adam(et, g.astype(float), m, v, i, 0.01, 0.9, 0.999, 1e-8, wd)
+    np.testing.assert_allclose(theta, et, **t)
+    # RMSprop
+    theta, state = theta0.copy(), np.zeros((2, p), dtype)
+    et, sq, buf = theta0.astype(float), np.zeros(p), np.zeros(p)
+    for i, g in enumerate(grads, 1):
+        assert kopt.rmsprop(theta, g, state, hyper(lr=0.01, alpha=0.99, eps=1e-8, momentum=momentum,
+                                                   weight_decay=wd), i)
+        et, sq, buf = twins.rmsprop(et, g.astype(float), sq, buf, 0.01, 0.99, 1e-8, momentum, wd)
+    np.testing.assert_allclose(theta, et, **t)
+
+
+@SETTINGS
+@given(p=st.integers(1, 300), dtype=DTYPES, seed=st.integers(0, 2**31), max_norm=st.floats(0.01, 100))
+def test_clip_grad_norm(p, dtype, seed, max_norm):
+    g = rand(np.random.default_rng(seed), p, dtype, 5)
+    expected, enorm = twins.clip(g.astype(float), max_norm)
+    norm = kopt.clip_grad_norm(g, max_norm)
+    assert norm == pytest.approx(enorm, rel=1e-6)
+    np.testing.assert_allclose(g, expected, **tol(dtype))
+
+
+def test_update_reports_non_finite():
+    theta = np.array([1.0, 2.0])
+    assert not kopt.sgd(theta, np.array([np.inf, 0.0]), np.zeros((2, 2)), hyper(lr=1.0), 1)
+    theta = np.array([1e308])
+    assert not kopt.sgd(theta, np.array([-1e308]), np.zeros((2, 1)), hyper(lr=10.0), 1)

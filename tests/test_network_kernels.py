@@ -1,0 +1,100 @@
+"""Whole-network kernels (forward, backward, fused training loop) against the NumPy twin."""
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import fastrelu as fr
+import twins
+
+SETTINGS = settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+DTYPES = st.sampled_from(["float32", "float64"])
+
+
+@st.composite
+def architectures(draw):
+    depth = draw(st.integers(1, 4))
+    width = draw(st.integers(1, 12))
+    sizes = [draw(st.integers(1, 8))] + [draw(st.sampled_from([width, width + 1])) for _ in range(depth)]
+    sizes.append(draw(st.integers(1, 4)))
+    return sizes, draw(st.booleans()), draw(st.booleans())
+
+
+def tol(dtype):
+    return dict(rtol=1e-3, atol=1e-4) if dtype == "float32" else dict(rtol=1e-9, atol=1e-11)
+
+
+@SETTINGS
+@given(arch=architectures(), n=st.integers(2, 40), dtype=DTYPES, seed=st.integers(0, 10**6),
+       loss=st.sampled_from(["mse", "cross_entropy"]))
+def test_forward_and_gradient_match_twin(arch, n, dtype, seed, loss):
+    sizes, residual, batchnorm = arch
+    rng = np.random.default_rng(seed)
+    net = fr.MLP(sizes, seed=seed, dtype=dtype, residual=residual, batchnorm=batchnorm, init="he")
+    net.params[...] += rng.normal(0, 0.1, net.n_params)  # also exercise non-trivial BN scale/shift
+    X = rng.normal(size=(n, sizes[0]))
+    y = rng.normal(size=(n, sizes[-1])) if loss == "mse" else rng.integers(0, sizes[-1], n)
+    twin = twins.Net(net)
+    out, hidden, pre = twin.forward(X.astype(net.dtype))
+    t = tol(dtype)
+    np.testing.assert_allclose(net.forward(X), out, **t)
+    for got, want in zip(net.activations(X), hidden):
+        np.testing.assert_allclose(got, want, **t)
+    for got, want in zip(net.preactivations(X), pre):
+        np.testing.assert_allclose(got, want, **t)
+    value, grad = net.loss_and_gradient(X, y, loss)
+    ev, dW, db, dg, dbe = twin.loss_grad(X.astype(net.dtype), y, loss)
+    assert np.isclose(value, ev, **t)
+    gW, gb = net.gradients(X, y, loss)
+    scale = max(1.0, max(np.abs(d).max() for d in dW))
+    loose = dict(rtol=5e-3, atol=5e-3 * scale) if dtype == "float32" else dict(rtol=1e-7, atol=1e-9 * scale)
+    for got, want in zip(gW + gb, dW + db):
+        np.testing.assert_allclose(got, want, **loose)
+
+
+def twin_fit(net, X, y, lr, batches):
+    """Plain SGD by the twin's backprop, on fit's exact batches."""
+    twin = twins.Net(net)
+    losses = []
+    for idx in batches:
+        value, dW, db, _, _ = twin.loss_grad(X[idx], y[idx])
+        losses.append(value)
+        twin.W = [w - lr * d for w, d in zip(twin.W, dW)]
+        twin.b = [b - lr * d for b, d in zip(twin.b, db)]
+    return twin, np.array(losses)
+
+
+@SETTINGS
+@given(arch=architectures(), n=st.integers(3, 60), batch=st.integers(1, 16), seed=st.integers(0, 10**6),
+       dtype=DTYPES)
+def test_fused_training_loop_matches_twin(arch, n, batch, seed, dtype):
+    sizes, residual, _ = arch
+    rng = np.random.default_rng(seed)
+    net = fr.MLP(sizes, seed=seed, dtype=dtype, residual=residual)
+    X = rng.normal(size=(n, sizes[0])).astype(net.dtype)
+    y = rng.normal(size=(n, sizes[-1])).astype(net.dtype)
+    twin, losses = twin_fit(net, X, y, 0.05, list(fr.minibatches(n, batch, epochs=2, seed=seed)))
+    hist = fr.fit(net, X, y, optimizer=fr.SGD(0.05), batch_size=batch, epochs=2, seed=seed)
+    t = tol(dtype)
+    np.testing.assert_allclose(hist.loss, losses, **t)
+    for got, want in zip(net.weights + net.biases, twin.W + twin.b):
+        np.testing.assert_allclose(got, want, **t)
+
+
+def test_parallel_chunked_gradient_matches_twin():
+    """Batches of >= PARALLEL_MIN_ROWS rows take the chunked prange path."""
+    from fastrelu.kernels._config import PARALLEL_MIN_ROWS
+    from fastrelu.kernels.train import use_chunks
+
+    rng = np.random.default_rng(1)
+    net = fr.MLP([5, 16, 16, 3], seed=1, dtype="float64", residual=True)
+    n = PARALLEL_MIN_ROWS + 37
+    assert use_chunks(net._arch, n)
+    X, y = rng.normal(size=(n, 5)), rng.normal(size=(n, 3))
+    value, grad = net.loss_and_gradient(X, y)
+    ev, dW, db, _, _ = twins.Net(net).loss_grad(X, y)
+    assert np.isclose(value, ev, rtol=1e-12)
+    gW, gb = net.gradients(X, y)
+    for got, want in zip(gW + gb, dW + db):
+        np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12)
