@@ -58,16 +58,36 @@ def new_workspace(arch, n, dtype_like):
 
 @njit(**JIT)
 def new_chunk_workspace(arch, n, theta):
-    """Per-chunk workspaces (leading axis ``N_CHUNKS``) for batches of up to ``n`` rows."""
+    """Per-chunk workspaces (leading axis ``N_CHUNKS``) for batches of up to ``n`` rows.
+
+    Returns ``(parts, H, U, XH, G, stats, losses)``; with ``n == 0`` (no chunked path) the
+    arrays are empty.
+    """
     rows = (n + N_CHUNKS - 1) // N_CHUNKS
-    T = total_width(arch)
+    T = total_width(arch) if n > 0 else 0
     parts = np.empty((N_CHUNKS, theta.shape[0] if n > 0 else 0), theta.dtype)
     H = np.empty((N_CHUNKS, rows * T), theta.dtype)
     U = np.empty((N_CHUNKS, rows * T), theta.dtype)
     XH = np.empty((N_CHUNKS, 0), theta.dtype)      # the chunked path has no batch norm
-    G = np.empty((N_CHUNKS, 3, rows * max_width(arch)), theta.dtype)
+    G = np.empty((N_CHUNKS, 3, rows * max_width(arch) if n > 0 else 0), theta.dtype)
     stats = np.zeros((N_CHUNKS, 3, T), theta.dtype)
-    return parts, H, U, XH, G, stats
+    return parts, H, U, XH, G, stats, np.empty(N_CHUNKS)
+
+
+@njit(**JIT)
+def new_train_workspace(arch, starts, n_in, n_y, theta, ydtype):
+    """Everything the step loop over batches ``starts`` needs, as one tuple."""
+    nmax = 0
+    nchunked = 0
+    for s in range(starts.shape[0] - 1):
+        n = starts[s + 1] - starts[s]
+        nmax = max(nmax, n)
+        if use_chunks(arch, n):
+            nchunked = max(nchunked, n)
+    H, U, XH, G, stats = new_workspace(arch, nmax, theta)
+    chunk = new_chunk_workspace(arch, nchunked, theta)
+    return (np.empty(nmax * n_in, theta.dtype), np.empty(nmax * n_y, theta.dtype),
+            np.empty(nmax, ydtype), np.empty_like(theta), H, U, XH, G, stats) + chunk
 
 
 @njit(**JIT)
@@ -75,9 +95,9 @@ def batch_loss_grad(theta, arch, res_scale, x, yf, yi, loss_kind, running, grad,
     """Loss and gradient of the mean loss over all rows of ``x`` (one batch)."""
     n = x.shape[0]
     if use_chunks(arch, n):
-        parts, cH, cU, cXH, cG, cstats = new_chunk_workspace(arch, n, theta)
+        parts, cH, cU, cXH, cG, cstats, closs = new_chunk_workspace(arch, n, theta)
         return chunked_loss_grad(theta, arch, res_scale, x, yf, yi, loss_kind, running, grad,
-                                 parts, cH, cU, cXH, cG, cstats)
+                                 parts, cH, cU, cXH, cG, cstats, closs)
     H, U, XH, G, stats = new_workspace(arch, n, theta)
     return serial_loss_grad(theta, arch, res_scale, x, yf, yi, loss_kind, n, running, grad,
                             H, U, XH, G, stats, update_running)
@@ -104,28 +124,45 @@ def serial_loss_grad(theta, arch, res_scale, xb, yf, yi, loss_kind, denom, runni
     return loss
 
 
-@njit(**PJIT)
-def chunked_loss_grad(theta, arch, res_scale, xb, yf, yi, loss_kind, running, grad,
-                      parts, H, U, XH, G, stats):
-    """Loss and gradient over ``N_CHUNKS`` fixed row chunks in parallel, reduced in order.
-
-    ``parts`` is ``(N_CHUNKS, n_params)``; the workspaces have a leading chunk axis.
-    """
+@njit(**JIT)
+def chunk_loss_grad(c, theta, arch, res_scale, xb, yf, yi, loss_kind, running, parts, H, U, XH, G, stats):
+    """Chunk ``c`` of a batch: its share of the mean loss, its partial gradient in ``parts[c]``."""
     n = xb.shape[0]
-    losses = np.empty(N_CHUNKS)
-    for c in prange(N_CHUNKS):
-        r0 = c * n // N_CHUNKS
-        r1 = (c + 1) * n // N_CHUNKS
-        losses[c] = serial_loss_grad(theta, arch, res_scale, xb[r0:r1], yf[r0:r1], yi[r0:r1],
-                                     loss_kind, n, running, parts[c], H[c], U[c], XH[c], G[c],
-                                     stats[c], False)
-    loss = 0.0
+    r0 = c * n // N_CHUNKS
+    r1 = (c + 1) * n // N_CHUNKS
+    return serial_loss_grad(theta, arch, res_scale, xb[r0:r1], yf[r0:r1], yi[r0:r1], loss_kind, n,
+                            running, parts[c], H[c], U[c], XH[c], G[c], stats[c], False)
+
+
+@njit(**JIT)
+def reduce_chunks(parts, closs, grad):
+    """Add the chunk partials in chunk order (the fixed order makes the bits thread-independent)."""
     grad[:] = parts[0]
-    loss += losses[0]
+    loss = closs[0]
     for c in range(1, N_CHUNKS):
         grad += parts[c]
-        loss += losses[c]
+        loss += closs[c]
     return loss
+
+
+@njit(**PJIT)
+def chunked_loss_grad(theta, arch, res_scale, xb, yf, yi, loss_kind, running, grad,
+                      parts, H, U, XH, G, stats, closs):
+    """Loss and gradient over ``N_CHUNKS`` fixed row chunks in parallel, reduced in order."""
+    for c in prange(N_CHUNKS):
+        closs[c] = chunk_loss_grad(c, theta, arch, res_scale, xb, yf, yi, loss_kind, running,
+                                   parts, H, U, XH, G, stats)
+    return reduce_chunks(parts, closs, grad)
+
+
+@njit(**JIT)
+def chunked_loss_grad_serial(theta, arch, res_scale, xb, yf, yi, loss_kind, running, grad,
+                             parts, H, U, XH, G, stats, closs):
+    """The same arithmetic as :func:`chunked_loss_grad`, one chunk after another."""
+    for c in range(N_CHUNKS):
+        closs[c] = chunk_loss_grad(c, theta, arch, res_scale, xb, yf, yi, loss_kind, running,
+                                   parts, H, U, XH, G, stats)
+    return reduce_chunks(parts, closs, grad)
 
 
 @njit(**JIT)
@@ -136,6 +173,43 @@ def gather(X, yf, yi, idx, xb, ybf, ybi):
         if ybf.shape[1] > 0:
             ybf[i, :] = yf[idx[i]]
         ybi[i] = yi[idx[i]]
+
+
+@njit(**JIT)
+def run_steps(theta, running, arch, res_scale, X, yf, yi, loss_kind, order, starts,
+              opt_kind, hyper, opt_state, t0, losses, ws, threads):
+    """The step loop over preallocated workspaces ``ws`` (see :func:`new_train_workspace`).
+
+    ``threads`` lets large batches use the parallel chunked gradient; without it the same
+    chunks are computed one after another (same bits). Returns ``(steps_run, diverged)``.
+    """
+    xbuf, ybuf, ibuf, grad, H, U, XH, G, stats, parts, cH, cU, cXH, cG, cstats, closs = ws
+    n_in = X.shape[1]
+    n_y = yf.shape[1]
+    nsteps = starts.shape[0] - 1
+    for s in range(nsteps):
+        a = starts[s]
+        n = starts[s + 1] - a
+        xb = xbuf[:n * n_in].reshape((n, n_in))
+        ybf = ybuf[:n * n_y].reshape((n, n_y))
+        ybi = ibuf[:n]
+        gather(X, yf, yi, order[a:a + n], xb, ybf, ybi)
+        if use_chunks(arch, n):
+            if threads:
+                loss = chunked_loss_grad(theta, arch, res_scale, xb, ybf, ybi, loss_kind, running,
+                                         grad, parts, cH, cU, cXH, cG, cstats, closs)
+            else:
+                loss = chunked_loss_grad_serial(theta, arch, res_scale, xb, ybf, ybi, loss_kind,
+                                                running, grad, parts, cH, cU, cXH, cG, cstats, closs)
+        else:
+            loss = serial_loss_grad(theta, arch, res_scale, xb, ybf, ybi, loss_kind, n, running,
+                                    grad, H, U, XH, G, stats, True)
+        losses[s] = loss
+        if not np.isfinite(loss):
+            return s + 1, True
+        if not apply_update(opt_kind, theta, grad, opt_state, hyper, t0 + s + 1):
+            return s + 1, True
+    return nsteps, False
 
 
 @njit(**JIT)
@@ -150,36 +224,6 @@ def train(theta, running, arch, res_scale, X, yf, yi, loss_kind, order, starts,
     that diverged: a non-finite loss (its update is not applied) or a non-finite parameter
     after its update.
     """
-    nsteps = starts.shape[0] - 1
-    nmax = 0
-    for s in range(nsteps):
-        nmax = max(nmax, starts[s + 1] - starts[s])
-    n_in = X.shape[1]
-    n_out = arch[-1, OUT]
-    n_y = yf.shape[1]
-    xbuf = np.empty(nmax * n_in, theta.dtype)
-    ybuf = np.empty(nmax * n_y, theta.dtype)
-    ibuf = np.empty(nmax, yi.dtype)
-    grad = np.empty_like(theta)
-    H, U, XH, G, stats = new_workspace(arch, nmax, theta)
-    parallel = use_chunks(arch, nmax)
-    parts, cH, cU, cXH, cG, cstats = new_chunk_workspace(arch, nmax if parallel else 0, theta)
-    for s in range(nsteps):
-        a = starts[s]
-        n = starts[s + 1] - a
-        xb = xbuf[:n * n_in].reshape((n, n_in))
-        ybf = ybuf[:n * n_y].reshape((n, n_y))
-        ybi = ibuf[:n]
-        gather(X, yf, yi, order[a:a + n], xb, ybf, ybi)
-        if parallel and use_chunks(arch, n):
-            loss = chunked_loss_grad(theta, arch, res_scale, xb, ybf, ybi, loss_kind, running,
-                                     grad, parts, cH, cU, cXH, cG, cstats)
-        else:
-            loss = serial_loss_grad(theta, arch, res_scale, xb, ybf, ybi, loss_kind, n, running,
-                                    grad, H, U, XH, G, stats, True)
-        losses[s] = loss
-        if not np.isfinite(loss):
-            return s + 1, True
-        if not apply_update(opt_kind, theta, grad, opt_state, hyper, t0 + s + 1):
-            return s + 1, True
-    return nsteps, False
+    ws = new_train_workspace(arch, starts, X.shape[1], yf.shape[1], theta, yi.dtype)
+    return run_steps(theta, running, arch, res_scale, X, yf, yi, loss_kind, order, starts,
+                     opt_kind, hyper, opt_state, t0, losses, ws, True)
