@@ -8,7 +8,6 @@ together as one ensemble.
 """
 from __future__ import annotations
 
-import itertools
 import json
 import math
 import numbers
@@ -17,6 +16,8 @@ from dataclasses import dataclass
 from typing import Any, Iterator, Mapping
 
 import numpy as np
+
+from fastrelu.init import DRAWS_BIASES, SCHEMES
 
 #: Every grid key, in canonical order (rows and CSV columns follow it).
 KEYS: tuple[str, ...] = (
@@ -39,10 +40,8 @@ DEFAULTS: dict[str, Any] = {
 }
 
 #: Named initializations accepted by ``fr.MLP`` (callables cannot be swept: no canonical key).
-INITS: tuple[str, ...] = (
-    "zeros", "small", "xavier", "xavier_uniform", "he", "he_uniform", "torch_default",
-    "sklearn", "rai",
-)
+#: Those in ``DRAWS_BIASES`` draw their own biases (``fr.MLP`` then requires ``bias=0``).
+INITS: tuple[str, ...] = tuple(SCHEMES)
 
 #: Optimizers a sweep can build from a learning rate (torch defaults for everything else).
 OPTIMIZERS: tuple[str, ...] = ("sgd", "adam", "rmsprop")
@@ -123,6 +122,17 @@ def canonical_key(point: Mapping[str, Any]) -> str:
     return json.dumps([point[k] for k in KEYS], separators=(",", ":"))
 
 
+def _product(seqs: list) -> Iterator[tuple]:
+    """``itertools.product`` without copying its inputs (which may be huge ranges)."""
+    if not seqs:
+        yield ()
+        return
+    head, rest = seqs[0], seqs[1:]
+    for value in head:
+        for tail in _product(rest):
+            yield (value,) + tail
+
+
 @dataclass(frozen=True)
 class Chunk:
     """Consecutive grid points sharing one architecture: one ensemble, one task.
@@ -177,11 +187,24 @@ class Grid:
                 self.values[key] = [normalize_value("optimizer", optimizer)]
             else:
                 self.values[key] = [DEFAULTS[key]]
-        self._pos = {k: {v: i for i, v in enumerate(vals)} for k, vals in self.values.items()}
+        drawn = [i for i in self.values["init"] if i in DRAWS_BIASES]
+        if drawn and any(b != 0.0 for b in self.values["bias"]):
+            raise ValueError(
+                f"grid: init {drawn[0]!r} draws its own biases, so it cannot be combined with a "
+                f"nonzero 'bias'; sweep those inits with bias [0.0] in a separate grid"
+            )
+        self._pos = {k: vals if isinstance(vals, range) else {v: i for i, v in enumerate(vals)}
+                     for k, vals in self.values.items()}
         self.size: int = math.prod(len(v) for v in self.values.values())
 
     @staticmethod
-    def _normalize_list(key: str, values: Any) -> list:
+    def _normalize_list(key: str, values: Any) -> "list | range":
+        if isinstance(values, range) and key in ("width", "depth", "seed"):
+            # kept lazily (a million seeds stay a range); only its ends need checking
+            if len(values) == 0:
+                raise ValueError(f"grid[{key!r}]: empty list; give at least one value")
+            normalize_value(key, min(values[0], values[-1]))
+            return values
         if isinstance(values, (str, bytes, Mapping)) or not hasattr(values, "__iter__"):
             raise ValueError(
                 f"grid[{key!r}]: expected a list of values, got {values!r} (write [{values!r}])"
@@ -207,23 +230,37 @@ class Grid:
         """Yield ``(index, point)`` lazily in canonical order (architecture keys outermost)."""
         index = 0
         for arch in self._archs():
-            for member in itertools.product(*(self.values[k] for k in MEMBER_KEYS)):
+            for member in _product([self.values[k] for k in MEMBER_KEYS]):
                 point = {**arch, **dict(zip(MEMBER_KEYS, member))}
                 yield index, {k: point[k] for k in KEYS}
                 index += 1
 
+    def first_points(self) -> Iterator[tuple[dict, dict]]:
+        """Yield ``(arch, point)`` lazily: the first point of every architecture."""
+        first = {k: self.values[k][0] for k in MEMBER_KEYS}
+        for arch in self._archs():
+            point = {**arch, **first}
+            yield arch, {k: point[k] for k in KEYS}
+
     def _archs(self) -> Iterator[dict]:
-        for combo in itertools.product(*(self.values[k] for k in ARCH_KEYS)):
+        for combo in _product([self.values[k] for k in ARCH_KEYS]):
             yield dict(zip(ARCH_KEYS, combo))
 
     def index_of(self, point: Mapping[str, Any]) -> "int | None":
         """Position of a complete point in canonical order, or None if it is not in the grid."""
         index = 0
         for key in ORDER:
-            try:
-                pos = self._pos[key][point[key]]
-            except (KeyError, TypeError):
-                return None
+            table = self._pos[key]
+            value = point.get(key)
+            if isinstance(table, range):
+                if type(value) is not int or value not in table:
+                    return None
+                pos = table.index(value)
+            else:
+                try:
+                    pos = table[value]
+                except (KeyError, TypeError):
+                    return None
             index = index * len(self.values[key]) + pos
         return index
 
@@ -249,6 +286,6 @@ class Grid:
         if points:
             yield Chunk(dict(zip(ARCH_KEYS, arch_key)), tuple(indices), tuple(points))
 
-    def to_dict(self) -> dict[str, list]:
-        """The normalized grid (every key, defaults filled in)."""
-        return {k: list(v) for k, v in self.values.items()}
+    def to_dict(self) -> dict[str, "list | range"]:
+        """The normalized grid (every key, defaults filled in; integer ranges stay ranges)."""
+        return dict(self.values)

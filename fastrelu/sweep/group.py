@@ -14,23 +14,20 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+# COLLAPSE_RATIO (1e-3): the collapse threshold shared with fr.diagnose.
+from fastrelu.diagnostics import COLLAPSE_RATIO
 from fastrelu.sweep.grid import KEYS
 
-#: Dataset names ``sweep(data=...)`` accepts; each is a function of ``fastrelu.data``
-#: returning ``(X, y)``.
+#: Dataset names ``sweep(data=...)`` accepts (``fastrelu.data.make(name)`` with its defaults).
 DATASETS: tuple[str, ...] = ("teacher", "abs1d")
 
 #: Losses a sweep can train with.
 LOSSES: tuple[str, ...] = ("mse", "cross_entropy")
 
-#: Collapse threshold: outputs count as identical when their std across rows is at most
-#: this fraction of the target's std.
-COLLAPSE_RATIO = 1e-3
-
 #: Metric fields of every row, in order, after the grid keys.
 METRICS: tuple[str, ...] = (
     "collapsed", "output_std_ratio", "dead_fraction", "dead_fraction_max",
-    "dead_fraction_mean", "final_loss", "diverged_at", "steps_run",
+    "dead_fraction_mean", "dead_layer", "final_loss", "diverged_at", "steps_run",
 )
 
 
@@ -84,10 +81,10 @@ def resolve_data(data: Any, loss: str = "mse") -> Dataset:
         if data not in DATASETS:
             raise ValueError(f"data: unknown dataset {data!r}; accepted: {', '.join(DATASETS)} "
                              "or an (X, y) pair of arrays")
-        import fastrelu.data as frdata  # written by another helper; functions return (X, y)
+        from fastrelu.data import make
 
         name = data
-        data = getattr(frdata, data)()
+        data = make(data)
     if not isinstance(data, (tuple, list)) or len(data) != 2:
         raise ValueError(f"data: expected a dataset name ({', '.join(DATASETS)}) or an (X, y) "
                          f"pair, got {type(data).__name__}")
@@ -140,27 +137,31 @@ def _finite(x: float) -> "float | None":
 
 
 def measure(net: Any, ds: Dataset, loss: str) -> dict:
-    """Collapse metrics of ``net`` on all rows of the data.
+    """Collapse metrics of ``net`` on all rows of the data, by the rules of ``fr.diagnose``.
 
-    ``collapsed`` follows the rule of ``fr.diagnose``: the output's std across rows (largest
-    over output columns) is at most ``COLLAPSE_RATIO`` times the target's std (mean over
-    columns; one-hot labels for cross-entropy). A unit is dead when its activation is zero on
-    every row. Non-finite numbers (a diverged net) become ``None`` and ``collapsed`` False.
+    ``collapsed``: the outputs are not all finite, or their std across rows (mean over output
+    columns) is at most ``COLLAPSE_RATIO`` (1e-3) times the target's std (mean over columns;
+    one-hot labels for cross-entropy). A unit is dead when its ReLU input is <= 0 on every row
+    (in a residual layer: its ReLU branch); ``dead_layer`` is True when some hidden layer has
+    every unit dead (in a plain net the output is then one value for every input: "born dead"
+    at initialization, Lu et al. 2019). Non-finite numbers are reported as ``None``.
+    Only the cheap part of ``diagnose`` is computed (no cosines, gradients or causes), so
+    thousands of nets per second can be measured; a test checks both agree.
     """
-    # TODO(diagnostics helper): import the collapse rule and the dead-unit rule from
-    # fastrelu.diagnostics once it lands so both modules share one definition.
-    acts = net.activations(ds.X)
-    dead = [float(np.mean(~np.any(a != 0, axis=0))) for a in acts]
+    pre = net.preactivations(ds.X)  # hidden layers of a sweep net share one width: stack them
+    dead = (np.stack(pre).max(axis=1) <= 0).mean(axis=1).tolist() if pre else []
     out = np.asarray(net.forward(ds.X), dtype=np.float64)
     target_std = float(np.std(_targets(ds), axis=0).mean())
-    finite = bool(np.all(np.isfinite(out)))
-    out_std = float(np.std(out, axis=0).max()) if finite else math.nan
+    params_finite = bool(np.all(np.isfinite(net.params)))
+    finite = params_finite and bool(np.all(np.isfinite(out)))
+    out_std = float(np.std(out, axis=0).mean()) if finite else math.nan
     return {
-        "collapsed": bool(finite and out_std <= COLLAPSE_RATIO * target_std),
+        "collapsed": bool((not finite) or out_std <= COLLAPSE_RATIO * target_std),
         "output_std_ratio": _finite(out_std / target_std),
         "dead_fraction": dead,
         "dead_fraction_max": max(dead) if dead else None,
         "dead_fraction_mean": float(np.mean(dead)) if dead else None,
+        "dead_layer": bool(dead) and max(dead) == 1.0,
         "final_loss": _finite(_loss(out, ds, loss)) if finite else None,
     }
 
@@ -219,8 +220,6 @@ def train_group(
             steps_run = int(hist.steps)
         with np.errstate(all="ignore"):
             metrics = measure(net, data, loss)
-        if diverged_at is not None:
-            metrics["collapsed"] = False
         row = {k: p[k] for k in KEYS}
         row.update(metrics, diverged_at=diverged_at, steps_run=steps_run)
         rows.append(row)

@@ -21,7 +21,7 @@ FIELDS: tuple[str, ...] = KEYS + METRICS
 _INT = ("width", "depth", "seed", "steps_run")
 _FLOAT = ("lr", "bias")
 _OPT_FLOAT = ("output_std_ratio", "dead_fraction_max", "dead_fraction_mean", "final_loss")
-_BOOL = ("residual", "batchnorm", "collapsed")
+_BOOL = ("residual", "batchnorm", "collapsed", "dead_layer")
 _STR = ("init", "optimizer")
 _AGGS: dict[str, Callable[[np.ndarray], float]] = {
     "mean": np.mean, "sum": np.sum, "median": np.median, "min": np.min, "max": np.max,

@@ -1,6 +1,7 @@
 """``fr.sweep``: validate everything, resume from the journal, run a backend, collect rows."""
 from __future__ import annotations
 
+import itertools
 import logging
 import operator
 import time
@@ -131,6 +132,7 @@ def sweep(
     settings = {"steps": steps, "batch_size": batch_size, "loss": loss}
     config = {"data": ds.name, "data_sha256": ds.digest, "dtype": "float32", **settings}
     result = SweepResult(g.to_dict(), config, g.varying)
+    _preflight(g, ds, settings)
 
     journal = Journal(jpath, config) if jpath is not None else None
     try:
@@ -154,7 +156,6 @@ def sweep(
             if backend == "local":
                 backends.run_local(make_chunks(chunk_size or LOCAL_CHUNK), ds, settings, on_done)
             else:
-                _warm_up(g, ds, settings)
                 backends.run_dask(make_chunks, g.size - n_done, ds, settings, on_done,
                                   address=address, workers=workers, chunk_size=chunk_size)
     finally:
@@ -185,8 +186,21 @@ def _resume(journal: Journal, g: Grid, result: SweepResult) -> "bytearray | None
     return done
 
 
-def _warm_up(g: Grid, ds: Dataset, settings: dict) -> None:
-    """Compile (and cache) the kernels in this process before workers need them."""
-    first = next(g.chunks(1), None)
-    if first is not None:
-        train_group(first.arch, first.points, ds, **{**settings, "steps": min(settings["steps"], 2)})
+#: Architectures checked (and kernels compiled) by one tiny run each before the sweep starts.
+PREFLIGHT_ARCHS = 16
+
+
+def _preflight(g: Grid, ds: Dataset, settings: dict) -> None:
+    """Fail before any work on settings ``fr.fit`` would reject mid-sweep, and compile (and
+    cache) the kernels in this process before workers need them: one net and one step per
+    architecture, for the first few architectures."""
+    n = ds.X.shape[0]
+    bs = settings["batch_size"]
+    if settings["steps"] > 0 and True in g.values["batchnorm"] and (bs == 1 or n % bs == 1):
+        raise ValueError(f"batch_size={bs} with {n} rows leaves a one-row batch, which batch "
+                         "normalization cannot normalize; choose another batch_size")
+    for arch, point in itertools.islice(g.first_points(), PREFLIGHT_ARCHS):
+        try:
+            train_group(arch, [point], ds, **{**settings, "steps": min(settings["steps"], 1)})
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"grid point {point}: {exc}") from None
