@@ -98,6 +98,7 @@ def rank_causes(report, net, *, history=None, init=None):
 
     # 3. tiny weights and a vanished signal
     tiny = [s.layer for s in layers if 0 < s.weight_rms < TINY_WEIGHT_RATIO * s.he_rms]
+    vanished = False
     if tiny and layers:
         last = layers[-1]
         q0 = report.input_mean_sq
@@ -132,7 +133,14 @@ def rank_causes(report, net, *, history=None, init=None):
         where = f"layer {f.layer}: 100% dead (no unit fires for any input)"
         if len(dead) > 1:
             where += f", and {_span([s.layer for s in dead[1:]])} after it"
-        if neg_bias or big_w or big_spike or diverged_at is not None:
+        if vanished and f.layer > 1 and f.weight_rms < TINY_WEIGHT_RATIO * f.he_rms:
+            causes.append(Cause(
+                "dead layer",
+                where + ": a consequence of the vanished signal (its weighted input is only "
+                f"{_g(pre_sd)}, so a bias drift of {_g(f.bias_mean)} switches every unit off)",
+                0.5,
+            ))
+        elif neg_bias or big_w or big_spike or diverged_at is not None:
             bits = []
             if neg_bias:
                 bits.append(f"mean bias {_g(f.bias_mean)} against a weighted-input scale of {_g(pre_sd)}")
@@ -148,12 +156,17 @@ def rank_causes(report, net, *, history=None, init=None):
             ))
         elif f.width <= NARROW:
             lo, hi = theory.born_dead_bounds(widths)
+            if init == "rai":
+                advice = ("randomized asymmetric initialization lowers this risk but does not remove it: "
+                          "use wider layers")
+            else:
+                advice = (f"a symmetric initialization leaves a layer dead with probability between "
+                          f"{lo:.2f} and {hi:.2f} (Lu et al. 2019): use wider layers or randomized "
+                          "asymmetric initialization (init='rai')")
             causes.append(Cause(
                 "born dead",
-                f"born dead: no unit of layer {f.layer} fires for any input; with {len(widths)} "
-                f"hidden layers this narrow (widths {_widths(widths)}) a symmetric initialization "
-                f"leaves a layer dead with probability between {lo:.2f} and {hi:.2f} (Lu et al. 2019): "
-                "use randomized asymmetric initialization (init='rai') or wider layers",
+                f"born dead: no unit of layer {f.layer} fires for any input, so the network is a "
+                f"constant; {len(widths)} hidden layers this narrow (widths {_widths(widths)}): " + advice,
                 0.9,
             ))
         else:
