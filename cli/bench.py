@@ -1,14 +1,118 @@
-"""`fastrelu bench`: not implemented yet (see the open issue)."""
+"""`fastrelu bench [W1|W2|W3|all]`: fastrelu against NumPy, PyTorch and JAX, side by side.
+
+All numerics live in :mod:`fastrelu.benchmarks`; this module parses options, draws the
+progress bar on stderr and renders the report (a rich table, or one JSON document on stdout).
+"""
 from __future__ import annotations
+
+import shlex
+from typing import Any, Optional
 
 import typer
 
-from fastrelu_cli._common import fail
+from fastrelu_cli._common import err_console, fail, out_console, parse_list, print_json, user_errors
 
-app = typer.Typer(help="(not implemented yet)", no_args_is_help=False)
+app = typer.Typer(
+    help="Benchmark fastrelu against NumPy, PyTorch and JAX on workloads W1, W2, W3.",
+    no_args_is_help=False,
+    # A sub-app with no subcommands: let options follow the workload argument.
+    context_settings={"allow_interspersed_args": True},
+)
+
+VALID = ("W1", "W2", "W3", "all")
 
 
 @app.callback(invoke_without_command=True)
-def bench() -> None:
-    """Not implemented yet."""
-    raise fail("'fastrelu bench' is not implemented yet")
+@user_errors
+def bench(
+    workload: str = typer.Argument("all", help="Workload: W1 (tiny net), W2 (512-net sweep), "
+                                   "W3 (wide net) or all.", show_default=True),
+    json_out: bool = typer.Option(False, "--json", help="Print one JSON document on stdout."),
+    repeat: int = typer.Option(5, "--repeat", min=1, help="Timed runs per implementation (median)."),
+    impl: Optional[str] = typer.Option(None, "--impl", help="Comma list of implementations "
+                                       "to run (default: all installed)."),
+    threads: Optional[int] = typer.Option(None, "--threads", min=1, help="Threads for torch and "
+                                          "numba during runs (default: one per core)."),
+    ceiling: bool = typer.Option(True, "--ceiling/--no-ceiling", help="Measure the sgemm ceiling."),
+    cold: bool = typer.Option(True, "--cold-start/--no-cold-start",
+                              help="Measure cold start with an empty and a warm numba cache."),
+    cold_cmd: Optional[str] = typer.Option(None, "--cold-start-cmd", help="Command timed for "
+                                           "cold start (default: a tiny fr.fit)."),
+    steps: Optional[int] = typer.Option(None, "--steps", min=1, hidden=True,
+                                        help="Override steps per workload (quick runs, tests)."),
+    nets: Optional[int] = typer.Option(None, "--nets", min=1, hidden=True,
+                                       help="Override the number of W2 networks."),
+    ceiling_n: int = typer.Option(4096, "--ceiling-n", min=1, hidden=True,
+                                  help="Matrix size of the sgemm ceiling."),
+) -> None:
+    """Run workloads x implementations interleaved and report medians and ratios to fastrelu."""
+    if workload.upper() not in {v.upper() for v in VALID}:
+        raise fail(f"unknown workload {workload!r}; valid names: {', '.join(VALID)}")
+    impls = parse_list(impl, str, "--impl") if impl else None
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from fastrelu.benchmarks.runner import run_benchmarks
+
+    with Progress(TextColumn("{task.description:<34}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=err_console, transient=True) as bar:
+        task = bar.add_task("starting", total=None)
+
+        def progress(done: int, total: int, description: str) -> None:
+            bar.update(task, completed=done, total=total, description=description)
+
+        report = run_benchmarks(workload, implementations=impls, repeat=repeat, steps=steps,
+                                n_nets=nets, ceiling=ceiling, ceiling_n=ceiling_n, cold=cold,
+                                cold_command=shlex.split(cold_cmd) if cold_cmd else None,
+                                threads=threads,
+                                progress=progress)
+    doc = report.to_dict()
+    doc["ok"] = report.ok
+    if json_out:
+        print_json(doc)
+    else:
+        _render(doc)
+    if not report.ok:
+        err_console.print("[bold red]some implementations failed the correctness gate or raised "
+                          "(see status column)[/]")
+        raise typer.Exit(code=1)
+
+
+def _fmt(value: Any, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def _render(doc: dict) -> None:
+    from rich.table import Table
+
+    ceiling = doc.get("ceiling")
+    for w in doc["workloads"]:
+        metric = w["metric"]
+        nets = f", {w['n_nets']} nets" if w["n_nets"] > 1 else ""
+        table = Table(title=f"{w['workload']}: MLP {'-'.join(map(str, w['sizes']))}, batch "
+                      f"{w['batch_size']}, {w['steps']} steps{nets}", title_justify="left")
+        for header in ("impl", "s/run", metric, "fastrelu x", "GFLOP/s", "% ceil", "loss", "thr"):
+            table.add_column(header, justify="left" if header == "impl" else "right", no_wrap=True)
+        table.add_column("status")
+        for r in w["implementations"]:
+            status = r["status"] if not r["reason"] else f"{r['status']}: {r['reason']}"
+            color = {"ok": "green", "skipped": "yellow"}.get(r["status"], "red")
+            share = None if r["ceiling_share"] is None else 100 * r["ceiling_share"]
+            table.add_row(r["name"], _fmt(r["median_s"], ".4f"), _fmt(r["throughput"], ",.0f"),
+                          _fmt(r["fastrelu_speedup"], ".2f") + ("x" if r["fastrelu_speedup"] else ""),
+                          _fmt(r["gflops"], ".1f"), _fmt(share, ".1f"), _fmt(r["final_loss"], ".6g"),
+                          _fmt(r["threads"], "d"), f"[{color}]{status}[/]")
+        out_console.print(table)
+    if ceiling:
+        out_console.print(f"machine ceiling: sgemm {ceiling['n']}^3 through NumPy: "
+                          f"{ceiling['gflops']:.1f} GFLOP/s (median; best {ceiling['best_gflops']:.1f})")
+    cold = doc.get("cold_start")
+    if cold:
+        if cold["ok"]:
+            out_console.print(f"cold start ({shlex.join(cold['command'])[:60]}...): empty numba cache "
+                              f"{cold['cold_s']:.2f} s, warm cache {cold['warm_s']:.2f} s")
+        else:
+            out_console.print(f"[red]cold start failed: {cold.get('error')}[/]")
+    m = doc["machine"]
+    out_console.print(f"{doc['date']}, {m.get('cpu_model', m.get('processor'))}, {m['cpu_count']} cores, "
+                      f"repeat {doc['repeat']} (medians); fastrelu x = median(impl) / median(fastrelu)")

@@ -19,7 +19,7 @@ import numpy as np
 from fastrelu.benchmarks.workloads import Problem
 
 __all__ = ["RunResult", "Prepare", "evaluate_loss", "Agreement", "check_agreement",
-           "LOSS_RTOL", "LOSS_ATOL"]
+           "LOSS_RTOL", "LOSS_ATOL", "thread_limit"]
 
 #: Float32 tolerance of the gate on the full-data loss after training (relative, absolute).
 LOSS_RTOL = 2e-3
@@ -139,3 +139,38 @@ def check_agreement(problem: Problem, results: dict[str, RunResult],
         max_rel = float(np.nanmax(rel)) if rel.size else 0.0
         out[name] = Agreement(name, reference, loss, ref, max_rel, ok)
     return out
+
+
+class thread_limit:
+    """Context setting torch's and numba's thread counts (when loaded) for one run.
+
+    NumPy's BLAS and XLA fix their pools at start-up: limit them with
+    ``OPENBLAS_NUM_THREADS`` / ``XLA_FLAGS`` in the environment instead.
+    """
+
+    def __init__(self, n: int | None):
+        self.n = n
+        self.saved: dict[str, int] = {}
+
+    def __enter__(self) -> "thread_limit":
+        if self.n is None:
+            return self
+        import sys
+
+        if "torch" in sys.modules:
+            torch = sys.modules["torch"]
+            self.saved["torch"] = torch.get_num_threads()
+            torch.set_num_threads(self.n)
+        import numba  # a core dependency: fastrelu's kernels run on its threads
+
+        self.saved["numba"] = numba.get_num_threads()
+        numba.set_num_threads(min(self.n, numba.config.NUMBA_NUM_THREADS))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        import sys
+
+        if "torch" in self.saved:
+            sys.modules["torch"].set_num_threads(self.saved["torch"])
+        if "numba" in self.saved:
+            sys.modules["numba"].set_num_threads(self.saved["numba"])

@@ -3,7 +3,8 @@
 W1 and W3 use :class:`fastrelu.MLP` with the workload's initial weights copied in and
 :func:`fastrelu.fit` with the workload's seed, so the batch sequence is the one every peer
 replays (:func:`fastrelu.minibatches`). W2 needs the ensemble engine (``fr.Ensemble``,
-issue 5): :func:`prepare_ensemble` is the marked place for it.
+issue 5) through :class:`fastrelu.Ensemble`; without it, :func:`prepare_ensemble` raises
+``NotImplementedError`` and the benchmark is skipped with :data:`ENSEMBLE_MISSING`.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from fastrelu.benchmarks.workloads import Problem
 
 __all__ = ["prepare_single", "prepare_ensemble", "ensemble_available", "threads"]
 
-#: Why the W2 fastrelu implementation is missing; used as the skip reason everywhere.
+#: Why the W2 fastrelu implementation is unavailable; the skip reason everywhere.
 ENSEMBLE_MISSING = "needs fr.Ensemble (issue 5)"
 
 
@@ -65,13 +66,37 @@ def ensemble_available() -> bool:
 
 
 def prepare_ensemble(problem: Problem) -> Callable[[], RunResult]:
-    """W2 with ``fr.Ensemble``: NOT IMPLEMENTED until issue 5 lands.
+    """Return ``run()`` training all W2 networks with one ``fr.Ensemble.fit`` call.
 
-    To fill in (issue 5): build an ensemble of ``problem.workload.n_nets`` networks of
-    ``problem.workload.sizes``, copy ``problem.params`` (stacked ``W (K, out, in)``,
-    ``b (K, out)``) into it, give member ``k`` learning rate ``problem.lrs[k]`` and batch
-    seed ``problem.seeds[k]`` (its batches are ``problem.batches[k]``, i.e.
-    ``fr.minibatches(n_rows, batch_size, steps=steps, seed=seeds[k])``), train
-    ``steps`` SGD steps on MSE, and return ``RunResult(last-step losses (K,), stacked params)``.
+    Member ``k`` starts from ``problem.params`` row ``k``, uses ``fr.SGD(problem.lrs[k])``
+    and the batches of ``fr.minibatches(..., seed=problem.seeds[k])`` (``batch_seeds``).
+    The ensemble is built once; each run resets its stacked parameter buffer to the
+    initial values (as the peers clone theirs).
     """
-    raise NotImplementedError(ENSEMBLE_MISSING)
+    if not ensemble_available():
+        raise NotImplementedError(ENSEMBLE_MISSING)
+    import fastrelu as fr
+
+    w = problem.workload
+    if not problem.ensemble:
+        raise ValueError(f"workload: {w.name} is a single-network workload; use prepare_single")
+    seeds = [int(s) for s in problem.seeds]
+    ens = fr.Ensemble(w.sizes, seeds=seeds, dtype="float32")
+    for k, member in enumerate(ens.members):
+        for i, (W, b) in enumerate(problem.params):
+            member.weights[i][...] = W[k]
+            member.biases[i][...] = b[k]
+    start = ens.params.copy()
+    optimizers = [fr.SGD(float(lr)) for lr in problem.lrs]
+
+    def run() -> RunResult:
+        ens.params[...] = start
+        hist = ens.fit(problem.X, problem.y, optimizer=optimizers, loss=w.loss,
+                       batch_size=w.batch_size, steps=w.steps, shuffle=True, batch_seeds=seeds)
+        n_layers = len(problem.params)
+        params = [(np.stack([np.array(m.weights[i], dtype=np.float32) for m in ens.members]),
+                   np.stack([np.array(m.biases[i], dtype=np.float32) for m in ens.members]))
+                  for i in range(n_layers)]
+        return RunResult(np.asarray(hist.final_loss, dtype=np.float32), params)
+
+    return run

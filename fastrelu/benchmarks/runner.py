@@ -24,7 +24,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from fastrelu.benchmarks.ceiling import cold_start, sgemm_ceiling
-from fastrelu.benchmarks.common import check_agreement
+from fastrelu.benchmarks.common import check_agreement, thread_limit
 from fastrelu.benchmarks.implementations import availability, implementations_for
 from fastrelu.benchmarks.workloads import WORKLOADS, Workload, flops_per_step, get_workload, make_problem
 
@@ -87,6 +87,7 @@ class BenchReport:
     workloads: list[WorkloadResult]
     ceiling: dict | None = None
     cold_start: dict | None = None
+    threads: int | None = None
 
     def to_dict(self) -> dict:
         """JSON-ready dictionary (floats, ints, strings, lists, None)."""
@@ -140,7 +141,8 @@ def _time(run: Callable) -> float:
 
 
 def _bench_workload(w: Workload, impl_names: Sequence[str] | None, repeat: int,
-                    tick: Callable[[str], None], ceiling_gflops: float | None) -> WorkloadResult:
+                    tick: Callable[[str], None], ceiling_gflops: float | None,
+                    threads: int | None = None) -> WorkloadResult:
     impls = [i for i in implementations_for(w.name) if impl_names is None or i.name in impl_names]
     problem = make_problem(w)
     results: dict[str, ImplResult] = {}
@@ -153,9 +155,10 @@ def _bench_workload(w: Workload, impl_names: Sequence[str] | None, repeat: int,
         if ok:
             tick(f"{w.name}: warm-up {impl.name}")
             try:
-                res.threads = impl.threads()
                 run = impl.load()(problem)
-                warm[impl.name] = run()
+                with thread_limit(threads):
+                    res.threads = impl.threads()
+                    warm[impl.name] = run()
                 runs[impl.name] = run
             except Exception as exc:  # a broken implementation is reported, not fatal
                 res.status, res.reason = "error", f"{type(exc).__name__}: {exc}"
@@ -181,7 +184,8 @@ def _bench_workload(w: Workload, impl_names: Sequence[str] | None, repeat: int,
             tick(f"{w.name}: {name} ({r + 1}/{repeat})")
             res = results[name]
             try:
-                res.times_s.append(_time(runs[name]))
+                with thread_limit(threads):
+                    res.times_s.append(_time(runs[name]))
             except Exception as exc:
                 res.status, res.reason = "error", f"{type(exc).__name__}: {exc}"
                 runs.pop(name)
@@ -215,7 +219,7 @@ def _planned_ticks(ws: list[Workload], impl_names: Sequence[str] | None, repeat:
 def run_benchmarks(workloads: Sequence[str] | str = "all", *, implementations: Sequence[str] | None = None,
                    repeat: int = 5, steps: int | None = None, n_nets: int | None = None,
                    ceiling: bool = True, ceiling_n: int = 4096, cold: bool = True,
-                   cold_command: Sequence[str] | None = None,
+                   cold_command: Sequence[str] | None = None, threads: int | None = None,
                    progress: Progress | None = None) -> BenchReport:
     """Benchmark workloads against their peers; see the module docstring for the protocol.
 
@@ -235,12 +239,24 @@ def run_benchmarks(workloads: Sequence[str] | str = "all", *, implementations: S
         Measure cold start (empty and warm numba cache) in fresh processes.
     cold_command : sequence of str, optional
         Command for the cold-start measurement (default: a tiny ``fr.fit``).
+    threads : int, optional
+        Threads for torch and numba during each run (default: their own defaults, one per
+        core). On a loaded machine, torch's two-thread mode can be many times slower than
+        one thread on small problems.
     progress : callable, optional
         ``progress(done, total, description)``, called before each unit of work and at the end.
     """
     names = resolve_workloads(workloads)
     if int(repeat) < 1:
         raise ValueError(f"repeat: must be >= 1, got {repeat!r}")
+    if threads is not None and int(threads) < 1:
+        raise ValueError(f"threads: must be >= 1, got {threads!r}")
+    if implementations is not None:
+        known = {i.name for name in names for i in implementations_for(name)}
+        unknown = [i for i in implementations if i not in known]
+        if unknown or not implementations:
+            raise ValueError(f"implementations: got {list(implementations)!r}, accepted for "
+                             f"{', '.join(names)}: {', '.join(sorted(known))}")
     overrides = {}
     if steps is not None:
         overrides["steps"] = int(steps)
@@ -264,11 +280,11 @@ def run_benchmarks(workloads: Sequence[str] | str = "all", *, implementations: S
     if ceiling:
         ceiling_doc = sgemm_ceiling(ceiling_n, repeat=ceiling_repeat, on_repeat=lambda i: tick(f"sgemm {ceiling_n}^3 ({i + 1}/{ceiling_repeat})"))
     gflops = ceiling_doc["gflops"] if ceiling_doc else None
-    results = [_bench_workload(w, implementations, int(repeat), tick, gflops) for w in ws]
+    results = [_bench_workload(w, implementations, int(repeat), tick, gflops, threads) for w in ws]
     cold_doc = None
     if cold:
         cold_doc = cold_start(cold_command, on_phase=lambda p: tick(f"cold start ({p} cache)"))
     if progress is not None:
         progress(total, total, "done")
     return BenchReport(datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-                       machine_info(), int(repeat), results, ceiling_doc, cold_doc)
+                       machine_info(), int(repeat), results, ceiling_doc, cold_doc, threads)

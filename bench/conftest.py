@@ -1,0 +1,110 @@
+"""Shared set-up of the pytest-benchmark suite (``pytest --benchmark-only``).
+
+For each workload, one session-scoped :class:`Setup` builds the problem, prepares every
+available implementation and runs each once: that run is the JIT warm-up and the input of the
+correctness gate. A benchmark whose implementation disagrees with the reference fails
+instead of being timed. Peers that are not installed are skipped with the reason.
+
+Knobs (environment): ``FASTRELU_BENCH_ROUNDS`` (timed rounds, default 3; the machine is
+shared), ``FASTRELU_BENCH_STEPS`` / ``FASTRELU_BENCH_NETS`` (reduced-size smoke runs),
+``FASTRELU_BENCH_THREADS`` (threads for torch and numba; default: their defaults).
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Callable
+
+import pytest
+
+import numpy as np
+
+from fastrelu.benchmarks.common import (LOSS_ATOL, LOSS_RTOL, Agreement, RunResult, check_agreement,
+                                        evaluate_loss, thread_limit)
+from fastrelu.benchmarks.implementations import availability, implementations_for
+from fastrelu.benchmarks.workloads import Problem, get_workload, make_problem
+
+ROUNDS = int(os.environ.get("FASTRELU_BENCH_ROUNDS", "3"))
+THREADS = int(os.environ["FASTRELU_BENCH_THREADS"]) if os.environ.get("FASTRELU_BENCH_THREADS") else None
+
+
+@dataclass
+class Setup:
+    """One workload's problem, prepared runs, skip reasons and gate results."""
+
+    problem: Problem
+    runs: dict[str, Callable[[], RunResult]] = field(default_factory=dict)
+    threads: dict[str, int] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)
+    agreements: dict[str, Agreement] = field(default_factory=dict)
+
+
+def _overrides(name: str) -> dict:
+    out = {}
+    if os.environ.get("FASTRELU_BENCH_STEPS"):
+        out["steps"] = int(os.environ["FASTRELU_BENCH_STEPS"])
+    if os.environ.get("FASTRELU_BENCH_NETS") and get_workload(name).n_nets > 1:
+        out["n_nets"] = int(os.environ["FASTRELU_BENCH_NETS"])
+    return out
+
+
+def _build(name: str) -> Setup:
+    setup = Setup(make_problem(get_workload(name, **_overrides(name))))
+    warm = {}
+    for impl in implementations_for(name):
+        ok, reason = availability(name, impl)
+        if not ok:
+            setup.skipped[impl.name] = reason
+            continue
+        run = impl.load()(setup.problem)
+        with thread_limit(THREADS):
+            warm[impl.name] = run()
+            setup.threads[impl.name] = impl.threads()
+        setup.runs[impl.name] = run
+    if warm:
+        setup.agreements = check_agreement(setup.problem, warm)
+    return setup
+
+
+@pytest.fixture(scope="session")
+def workload_setup() -> Callable[[str], Setup]:
+    """``workload_setup("W1") -> Setup``, built once per session and workload."""
+    cache: dict[str, Setup] = {}
+
+    def get(name: str) -> Setup:
+        if name not in cache:
+            cache[name] = _build(name)
+        return cache[name]
+
+    return get
+
+
+def _bench_implementation(benchmark, setup: Setup, impl: str) -> None:
+    if impl in setup.skipped:
+        pytest.skip(setup.skipped[impl])
+    ag = setup.agreements[impl]
+    assert ag.agrees, (
+        f"{impl} final loss {ag.final_loss.mean():.6g} differs from {ag.reference}'s "
+        f"{ag.reference_loss.mean():.6g} (max rel diff {ag.max_rel_diff:.2e}): not timing different work")
+    w = setup.problem.workload
+    benchmark.group = w.name
+    benchmark.extra_info.update({
+        "implementation": impl, "workload": w.name, "threads": setup.threads[impl],
+        "metric": w.metric, "units_per_run": w.units, "steps": w.steps, "n_nets": w.n_nets,
+        "final_loss": float(ag.final_loss.mean()), "reference": ag.reference,
+    })
+    with thread_limit(THREADS):
+        result = benchmark.pedantic(setup.runs[impl], warmup_rounds=1, rounds=ROUNDS, iterations=1)
+    # The timed runs did the same work as the gated one.
+    again = evaluate_loss(setup.problem, result.params)
+    np.testing.assert_allclose(again, ag.final_loss, rtol=LOSS_RTOL, atol=LOSS_ATOL)
+
+
+@pytest.fixture
+def bench_implementation(benchmark, workload_setup) -> Callable[[str, str], None]:
+    """``bench_implementation("W1", "numpy")``: gate, tag and time one implementation."""
+
+    def run(workload: str, impl: str) -> None:
+        _bench_implementation(benchmark, workload_setup(workload), impl)
+
+    return run

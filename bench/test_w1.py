@@ -1,0 +1,11 @@
+"""Workload W1: one benchmark per implementation (see fastrelu.benchmarks.workloads)."""
+from __future__ import annotations
+
+import pytest
+
+from fastrelu.benchmarks.implementations import implementations_for
+
+
+@pytest.mark.parametrize("impl", [i.name for i in implementations_for("W1")])
+def test_w1(bench_implementation, impl):
+    bench_implementation("W1", impl)

@@ -1,0 +1,11 @@
+"""Workload W2: one benchmark per implementation (see fastrelu.benchmarks.workloads)."""
+from __future__ import annotations
+
+import pytest
+
+from fastrelu.benchmarks.implementations import implementations_for
+
+
+@pytest.mark.parametrize("impl", [i.name for i in implementations_for("W2")])
+def test_w2(bench_implementation, impl):
+    bench_implementation("W2", impl)

@@ -1,0 +1,75 @@
+"""`fastrelu bench` through typer's CliRunner, on tiny configurations (seconds, not minutes)."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from fastrelu.benchmarks.workloads import flops_per_step, get_workload
+from fastrelu_cli.app import app
+
+QUICK = ["--repeat", "2", "--steps", "20", "--ceiling-n", "128", "--no-cold-start", "--threads", "1"]
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(app, ["bench", *args])
+
+
+def test_bad_workload_exits_2_listing_valid_names():
+    result = invoke("W9")
+    assert result.exit_code == 2
+    assert "W9" in result.stderr
+    for name in ("W1", "W2", "W3", "all"):
+        assert name in result.stderr
+    assert result.stdout == ""
+
+
+@pytest.mark.parametrize("args, word", [(["--repeat", "0"], "repeat"), (["--impl", "pytorch"], "pytorch")])
+def test_bad_options_exit_2(args, word):
+    result = invoke("W1", *args, "--no-ceiling", "--no-cold-start", "--steps", "1")
+    assert result.exit_code == 2
+    assert word in result.stderr
+
+
+def test_json_is_one_document_with_consistent_numbers():
+    result = invoke("W1", "--json", "--impl", "fastrelu,numpy", *QUICK)
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(result.stdout)  # exactly one JSON document, nothing else on stdout
+    assert doc["ok"] is True and doc["repeat"] == 2 and doc["threads"] == 1
+    assert doc["ceiling"]["n"] == 128 and doc["ceiling"]["gflops"] > 0
+    assert doc["cold_start"] is None
+    (w,) = doc["workloads"]
+    assert (w["workload"], w["metric"], w["steps"]) == ("W1", "steps/s", 20)
+    assert w["flops_per_run"] == flops_per_step(get_workload("W1")) * 20
+    rows = {r["name"]: r for r in w["implementations"]}
+    assert list(rows) == ["fastrelu", "numpy"]
+    for r in rows.values():
+        assert r["status"] == "ok" and len(r["times_s"]) == 2
+        assert r["throughput"] == pytest.approx(20 / r["median_s"])
+        assert r["ceiling_share"] == pytest.approx(r["gflops"] / doc["ceiling"]["gflops"])
+    assert rows["fastrelu"]["fastrelu_speedup"] == 1.0
+    assert rows["numpy"]["fastrelu_speedup"] == pytest.approx(rows["numpy"]["median_s"] / rows["fastrelu"]["median_s"])
+    assert rows["numpy"]["final_loss"] == pytest.approx(rows["fastrelu"]["final_loss"], rel=1e-4)
+
+
+def test_w2_marks_missing_ensemble_and_still_times_peers():
+    result = invoke("w2", "--json", "--impl", "fastrelu,numpy-batched", "--nets", "4", *QUICK)
+    assert result.exit_code == 0, result.stderr
+    (w,) = json.loads(result.stdout)["workloads"]
+    assert w["n_nets"] == 4 and w["metric"] == "net-steps/s"
+    rows = {r["name"]: r for r in w["implementations"]}
+    if rows["fastrelu"]["status"] == "skipped":
+        assert rows["fastrelu"]["reason"] == "needs fr.Ensemble (issue 5)"
+        assert rows["numpy-batched"]["fastrelu_speedup"] is None
+    assert rows["numpy-batched"]["status"] == "ok"
+    assert rows["numpy-batched"]["throughput"] == pytest.approx(4 * 20 / rows["numpy-batched"]["median_s"])
+
+
+def test_table_output_names_workload_and_implementations():
+    result = invoke("W1", "--impl", "numpy,fastrelu", *QUICK)
+    assert result.exit_code == 0, result.stderr
+    out = result.stdout
+    for word in ("W1: MLP 10-64-64-1", "fastrelu", "numpy", "steps/s", "machine ceiling: sgemm 128^3"):
+        assert word in out
+    assert "{" not in out  # a table, not JSON
