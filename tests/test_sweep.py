@@ -166,7 +166,7 @@ def test_exports_and_pivot_agree_with_the_rows(tmp_path):
     ({"backend": "dask", "workers": 2, "address": "tcp://127.0.0.1:1"}, "cannot be combined"),
     ({"data": "mnist"}, "unknown dataset"), ({"data": (np.zeros((5, 2)), np.zeros(4))}, "rows"),
     ({"data": (np.zeros((5, 2)), np.ones(5))}, "constant"), ({"loss": "hinge"}, "loss"),
-    ({"progress": "yes"}, "progress"), ({"chunk_size": 0}, "chunk_size"),
+    ({"progress": "yes"}, "progress"), ({"chunk_size": 0}, "chunk_size"), ({"engine": "gpu"}, "engine"),
     ({"out": "rows.txt"}, "ending in"),
     ({"grid": {"batchnorm": [True]}, "data": "abs1d", "batch_size": 127}, "one-row batch"),
     ({"grid": {"width": [-2]}}, "width"),
@@ -206,3 +206,15 @@ def test_born_dead_trend():
     assert np.all(collapsed >= he)  # a dead layer makes the output constant
     assert collapsed[1, 0] > collapsed[0, 0] and collapsed[1, 0] > collapsed[1, 1]
     assert math.isclose(res.pivot("depth", "width", "dead_layer", "count").values.sum(), len(res))
+
+
+def test_ensemble_engine_rows_equal_the_reference_engine_bit_for_bit():
+    grid = {"width": [6], "depth": [2, 3], "init": ["he", "rai", "small"], "lr": [0.01, 5.0],
+            "optimizer": ["sgd", "rmsprop"], "residual": [False, True], "seed": [0, 7]}
+    fast = sweep(grid, steps=20, batch_size=32)
+    slow = sweep(grid, steps=20, batch_size=32, engine="reference")
+    assert any(r["diverged_at"] is not None for r in fast.rows)
+    assert json.dumps(fast.rows) == json.dumps(slow.rows)
+    bn = {"width": [4], "depth": [3], "batchnorm": [True], "seed": range(4)}
+    assert sweep(bn, steps=12, batch_size=50).rows == sweep(bn, steps=12, batch_size=50,
+                                                             engine="reference").rows

@@ -10,7 +10,7 @@ from typing import Any, Callable, Mapping
 
 from fastrelu.sweep import backends
 from fastrelu.sweep.grid import Grid
-from fastrelu.sweep.group import Dataset, resolve_data, train_group
+from fastrelu.sweep.group import ENGINES, Dataset, resolve_data, train_group
 from fastrelu.sweep.result import FIELDS, SweepResult
 from fastrelu.sweep.storage import Journal, journal_path
 
@@ -66,6 +66,7 @@ def sweep(
     out: Any = None,
     progress: Any = False,
     chunk_size: "int | None" = None,
+    engine: str = "ensemble",
 ) -> SweepResult:
     """Train one small ReLU MLP per grid point and measure whether its outputs collapsed.
 
@@ -100,6 +101,9 @@ def sweep(
         logger. The library never prints.
     chunk_size : int, optional
         Points per task (default 256 locally, about four chunks per Dask worker).
+    engine : {"ensemble", "reference"}
+        How a chunk is trained: one ``fr.Ensemble``, or ``fr.fit`` per point (the slow
+        oracle). Rows are identical either way.
 
     Returns
     -------
@@ -129,8 +133,11 @@ def sweep(
     report = _progress_fn(progress)
     jpath = journal_path(out) if out is not None else None
     ds = resolve_data(data, loss)
+    if engine not in ENGINES:
+        raise ValueError(f"engine: unknown engine {engine!r}; accepted: {', '.join(ENGINES)}")
     settings = {"steps": steps, "batch_size": batch_size, "loss": loss}
     config = {"data": ds.name, "data_sha256": ds.digest, "dtype": "float32", **settings}
+    settings["engine"] = engine  # not part of config: every engine gives the same rows
     result = SweepResult(g.to_dict(), config, g.varying)
     _preflight(g, ds, settings)
 
