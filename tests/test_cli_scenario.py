@@ -1,0 +1,95 @@
+"""`fastrelu scenario`: list, all, NAME, --json, --plot, --steps, user errors (CliRunner)."""
+import json
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from fastrelu_cli.app import app
+
+runner = CliRunner()
+
+
+def invoke(*args):
+    return runner.invoke(app, ["scenario", *args])
+
+
+def test_list_human_and_json():
+    r = invoke("list")
+    assert r.exit_code == 0
+    for name in ("zero-init", "small-init", "lr-explosion", "deep-plain", "born-dead"):
+        assert name in r.stdout
+    doc = json.loads(invoke("list", "--json").stdout)
+    assert [s["name"] for s in doc["scenarios"]][0] == "zero-init"
+
+
+def test_human_output_shows_arms_side_by_side():
+    r = invoke("lr-explosion", "--steps", "60")
+    assert r.exit_code == 0, r.stderr
+    out = r.stdout
+    # an 80-column table may wrap an arm's name across lines: look for each word
+    for label in ("SGD", "lr=10", "Adam", "lr=1e-3", "RMSprop", "(broken)", "(fix)", "collapsed", "YES", "ratio"):
+        assert label in out
+    assert "training diverged" in out  # the diagnosis of the article's arm
+
+
+def test_json_is_exactly_one_document():
+    r = invoke("zero-init", "--json", "--seed", "3", "--steps", "40")
+    assert r.exit_code == 0
+    doc = json.loads(r.stdout)  # fails on any extra output
+    assert doc["scenario"] == "zero-init" and doc["seed"] == 3 and doc["steps"] == 40
+    arms = {a["name"]: a for a in doc["arms"]}
+    assert arms["zeros init"]["collapsed"] is True and arms["zeros init"]["role"] == "broken"
+    assert arms["He init"]["collapsed"] is False
+    for a in doc["arms"]:
+        assert {"name", "role", "collapsed", "final_loss", "diverged_at", "dead_fraction",
+                "output_std_ratio", "causes"} <= set(a)
+
+
+def test_json_options_before_name():
+    r = invoke("--json", "--steps", "20", "zero-init")
+    assert r.exit_code == 0 and json.loads(r.stdout)["steps"] == 20
+
+
+def test_all_json():
+    r = invoke("all", "--json", "--steps", "15", "--seed", "2")
+    assert r.exit_code == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["seed"] == 2
+    assert [s["scenario"] for s in doc["scenarios"]] == ["zero-init", "small-init", "lr-explosion",
+                                                          "deep-plain", "born-dead"]
+
+
+def test_plot_writes_a_png(tmp_path):
+    path = tmp_path / "lr.png"
+    r = invoke("zero-init", "--steps", "30", "--plot", str(path))
+    assert r.exit_code == 0, r.stderr
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "plot saved" in r.stderr
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["lr-explosoin"], "choose one of: lr-explosion, "),
+    (["zero"], "choose one of: zero-init, "),
+    (["zero-init", "--plot", "out.txt"], ".png"),
+])
+def test_user_errors_exit_2_without_traceback(args, needle):
+    r = invoke(*args)
+    assert r.exit_code == 2
+    assert needle in r.stderr.replace("\n", " ")
+    assert "Traceback" not in r.stderr + r.stdout
+
+
+@pytest.mark.parametrize("args", [["zero-init", "--steps", "0"], ["zero-init", "--seed", "-1"],
+                                  ["zero-init", "--steps", "x"], []])
+def test_bad_options_exit_2(args):
+    assert invoke(*args).exit_code == 2
+
+
+def test_help_does_not_import_heavy_modules():
+    code = ("import sys; from fastrelu_cli.app import app; "
+            "heavy = [m for m in ('numba', 'matplotlib', 'fastrelu.scenarios') if m in sys.modules]; "
+            "print(heavy)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
