@@ -27,6 +27,9 @@ WORKER_ENV = {
     "MKL_NUM_THREADS": "1",
 }
 
+#: How long to keep trying to reach a scheduler given by address.
+CONNECT_TIMEOUT = "10s"
+
 #: Data larger than this is scattered to every worker once instead of travelling with tasks.
 SCATTER_BYTES = 1 << 20
 
@@ -73,7 +76,7 @@ def connect(address: Any, workers: "int | None") -> tuple[Any, Any, bool]:
     if isinstance(address, Client):
         return address, None, False
     try:
-        client = Client(address, timeout="10s")
+        client = Client(address, timeout=CONNECT_TIMEOUT)
     except (OSError, TimeoutError) as exc:
         raise ValueError(f"address: cannot reach a Dask scheduler at {address!r} ({exc})") from None
     return client, None, True
