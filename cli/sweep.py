@@ -81,13 +81,14 @@ def _run(grid: dict, settings: dict, specs: Any, *, out: Optional[Path], plot: O
                     out=str(out) if out is not None else None, progress=progress,
                     chunk_size=chunk_size)
     tables = summarize(res, specs if specs is not None else default_tables(res))
-    rate = len(res) / res.elapsed if res.elapsed > 0 else math.inf
+    computed = len(res) - res.n_resumed
+    rate = computed / res.elapsed if res.elapsed > 0 else math.inf
     if plot is not None:
         _plot(tables, plot, title)
     if json_out:
         print_json({
             "title": title, "n_points": len(res), "n_resumed": res.n_resumed,
-            "elapsed_s": res.elapsed, "points_per_s": rate, "backend": backend,
+            "n_computed": computed, "elapsed_s": res.elapsed, "points_per_s": rate, "backend": backend,
             "config": res.config, "out": str(out) if out is not None else None,
             "plot": str(plot) if plot is not None else None,
             "tables": [{"title": t, **p.to_dict()} for t, p in tables],
@@ -97,7 +98,7 @@ def _run(grid: dict, settings: dict, specs: Any, *, out: Optional[Path], plot: O
     for t, p in tables:
         out_console.print(_table(t, p))
     resumed = f", {res.n_resumed} resumed from {out}" if res.n_resumed else ""
-    out_console.print(f"{len(res)} points{resumed} in {res.elapsed:.2f} s "
+    out_console.print(f"{len(res)} points{resumed}; {computed} computed in {res.elapsed:.2f} s "
                       f"({rate:,.0f} points/s, backend {backend})", highlight=False)
     if out is not None:
         out_console.print(f"rows: {out}", highlight=False)
@@ -120,7 +121,7 @@ def _fmt(v: float, metric: str) -> str:
 def _table(title: str, p: Any) -> Any:
     from rich.table import Table
 
-    t = Table(title=title, title_justify="left",
+    t = Table(title=title, title_justify="left", min_width=len(title) + 2,
               caption=f"{p.agg} of {p.metric} over seeds and the other keys", caption_justify="left")
     t.add_column(f"{p.index} \\ {p.columns}", justify="right", style="bold")
     for c in p.col_labels:
@@ -138,7 +139,7 @@ def _plot(tables: list, path: Path, title: str) -> None:
     import numpy as np
 
     n = len(tables)
-    cols = min(n, 3)
+    cols = n if n <= 3 else (2 if n == 4 else 3)
     rows = math.ceil(n / cols)
     fig, axes = plt.subplots(rows, cols, figsize=(4.6 * cols, 3.8 * rows), squeeze=False)
     for ax in axes.flat[n:]:
@@ -152,7 +153,7 @@ def _plot(tables: list, path: Path, title: str) -> None:
         ax.set_yticks(range(len(p.row_labels)), [str(r) for r in p.row_labels])
         ax.set_xlabel(p.columns)
         ax.set_ylabel(p.index)
-        ax.set_title(t, fontsize=10)
+        ax.set_title(t.replace(" -- ", "\n"), fontsize=9)
         finite = vals[np.isfinite(vals)]
         mid = (finite.min() + finite.max()) / 2 if finite.size else 0.0
         for (i, j), v in np.ndenumerate(vals):

@@ -53,6 +53,16 @@ class Dataset:
     digest: str
 
     @property
+    def target_std(self) -> float:
+        """Std of the targets across rows, mean over columns (one-hot labels for
+        cross-entropy): the yardstick of the collapse rule. Computed once."""
+        cached = self.__dict__.get("_target_std")
+        if cached is None:
+            cached = float(np.std(_targets(self), axis=0).mean())
+            object.__setattr__(self, "_target_std", cached)
+        return cached
+
+    @property
     def n_out(self) -> int:
         """Output width of the nets: target columns (mse) or classes (cross-entropy)."""
         return int(self.y.max()) + 1 if self.y.ndim == 1 else int(self.y.shape[1])
@@ -151,7 +161,7 @@ def measure(net: Any, ds: Dataset, loss: str) -> dict:
     pre = net.preactivations(ds.X)  # hidden layers of a sweep net share one width: stack them
     dead = (np.stack(pre).max(axis=1) <= 0).mean(axis=1).tolist() if pre else []
     out = np.asarray(net.forward(ds.X), dtype=np.float64)
-    target_std = float(np.std(_targets(ds), axis=0).mean())
+    target_std = ds.target_std
     params_finite = bool(np.all(np.isfinite(net.params)))
     finite = params_finite and bool(np.all(np.isfinite(out)))
     out_std = float(np.std(out, axis=0).mean()) if finite else math.nan

@@ -82,7 +82,9 @@ PRESETS: dict[str, Preset] = {
             {"data": "teacher", "steps": 200, "batch_size": 64},
             (TableSpec("P(collapsed)", "depth", "residual", split=("batchnorm",)),
              TableSpec("median output std / target std", "depth", "residual",
-                       "output_std_ratio", "median", split=("batchnorm",))),
+                       "output_std_ratio", "median", split=("batchnorm",)),
+             TableSpec("runs diverged", "depth", "residual", "diverged_at", "count",
+                       split=("batchnorm",))),
         ),
     )
 }

@@ -96,7 +96,7 @@ class Pivot:
     row_labels, col_labels : list
         Their values, sorted.
     values : ndarray, shape (len(row_labels), len(col_labels))
-        The aggregate (NaN where no finite value exists).
+        The aggregate (NaN where no finite value exists, except for ``agg="count"``).
     counts : ndarray of int
         Number of finite values aggregated per cell.
     metric, agg : str
@@ -287,7 +287,7 @@ class SweepResult:
                 cell = vals[rmask & (ckey == c)]
                 cell = cell[np.isfinite(cell)]
                 counts[i, j] = cell.size
-                if cell.size:
+                if cell.size or agg == "count":
                     out[i, j] = float(_AGGS[agg](cell))
         return Pivot(index, columns, [_py(v) for v in row_labels], [_py(v) for v in col_labels],
                      out, counts, metric, agg, where)
