@@ -218,3 +218,15 @@ def test_ensemble_engine_rows_equal_the_reference_engine_bit_for_bit():
     bn = {"width": [4], "depth": [3], "batchnorm": [True], "seed": range(4)}
     assert sweep(bn, steps=12, batch_size=50).rows == sweep(bn, steps=12, batch_size=50,
                                                              engine="reference").rows
+
+
+def test_fr_sweep_is_callable_whichever_import_comes_first():
+    import subprocess
+    import sys
+
+    code = ("import fastrelu.sweep.grid\nimport fastrelu as fr\n"
+            "res = fr.sweep({'width': [2], 'seed': [0, 1]}, data='abs1d', steps=0)\n"
+            "assert isinstance(res, fr.SweepResult) and len(res) == 2\nprint('ok')")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
+    assert isinstance(fr.sweep({"width": [2]}, data="abs1d", steps=0), fr.SweepResult)

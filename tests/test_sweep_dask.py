@@ -131,3 +131,32 @@ def test_unreachable_scheduler_is_a_value_error(monkeypatch):
     monkeypatch.setattr("fastrelu.sweep.backends.CONNECT_TIMEOUT", "1s")
     with pytest.raises(ValueError, match="cannot reach a Dask scheduler"):
         sweep({"width": [3]}, steps=1, backend="dask", address="tcp://127.0.0.1:9")
+
+
+def test_large_data_is_scattered_once(inproc_address, monkeypatch):
+    import numpy as np
+
+    from fastrelu.sweep import backends
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(3000, 4))
+    y = X[:, :1] ** 2
+    grid = {"width": [3], "depth": [2], "seed": range(4)}
+    expected = sweep(grid, data=(X, y), steps=3)
+    monkeypatch.setattr(backends, "SCATTER_BYTES", 1000)  # force the scatter path
+    res = sweep(grid, data=(X, y), steps=3, backend="dask", address=inproc_address, chunk_size=1)
+    assert json.dumps(res.rows) == json.dumps(expected.rows)
+
+
+def test_cli_dask_address(inproc_address):
+    from typer.testing import CliRunner
+
+    from fastrelu_cli.app import app
+
+    res = CliRunner().invoke(app, ["sweep", "--width", "3,8", "--depth", "2,5", "--init", "he,rai",
+                                   "--lr", "0.05,6", "--seeds", "3", "--steps", "10",
+                                   "--dask", inproc_address, "--json"])
+    assert res.exit_code == 0, res.stderr
+    doc = json.loads(res.stdout)
+    assert doc["backend"] == "dask"
+    assert json.dumps(doc["rows"]) == json.dumps(sweep(GRID, **SETTINGS).rows)
