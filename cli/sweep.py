@@ -121,8 +121,9 @@ def _fmt(v: float, metric: str) -> str:
 def _table(title: str, p: Any) -> Any:
     from rich.table import Table
 
-    t = Table(title=title, title_justify="left", min_width=len(title) + 2,
-              caption=f"{p.agg} of {p.metric} over seeds and the other keys", caption_justify="left")
+    caption = f"{p.agg} of {p.metric} over seeds and the other keys"
+    t = Table(title=title, title_justify="left", min_width=max(len(title), len(caption)) + 2,
+              caption=caption, caption_justify="left")
     t.add_column(f"{p.index} \\ {p.columns}", justify="right", style="bold")
     for c in p.col_labels:
         t.add_column(str(c), justify="right")
