@@ -16,7 +16,7 @@ def save_plot(results, path: str) -> None:
     import matplotlib.pyplot as plt
 
     rows = len(results)
-    fig, axes = plt.subplots(rows, 3, figsize=(15, 3.8 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, 3, figsize=(18.5, 3.8 * rows), squeeze=False)
     colors = {"broken": ["#c62828", "#ef6c00", "#6a1b9a"], "fix": ["#2e7d32", "#1565c0", "#00838f", "#558b2f"],
               "partial": ["#f9a825"]}
     for r, res in enumerate(results):
@@ -51,7 +51,8 @@ def save_plot(results, path: str) -> None:
         for ax in (ax_loss, ax_dead, ax_std):
             ax.set_xlabel("step")
             ax.grid(alpha=0.3)
-        ax_std.legend(fontsize=8, loc="best")
+        ax_std.legend(fontsize=9, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0,
+                      title=res.scenario, title_fontsize=9)
     fig.suptitle("fastrelu scenario: broken (solid) vs fixed (dashed) arms, seed "
                  f"{results[0].seed}", fontsize=13)
     fig.tight_layout(rect=(0, 0, 1, 1 - 0.35 / (3.8 * rows)))

@@ -124,7 +124,7 @@ def _table(result):
 
     row("loss", [_num(a.final_loss) for a in result.arms])
     row("diverged at", ["-" if a.diverged_at is None else str(a.diverged_at) for a in result.arms])
-    row("dead %/layer", [_dead(a.dead_fraction) for a in result.arms])
+    row("dead %", [_dead(a.dead_fraction) for a in result.arms])
     row("std ratio", [_num(a.output_std_ratio, ".2g") for a in result.arms])
     row("collapsed", ["[bold red]YES[/]" if a.collapsed else "[green]no[/]" for a in result.arms])
     row("cause", [a.causes[0]["cause"] if a.causes else "-" for a in result.arms])

@@ -76,7 +76,7 @@ def rank_causes(report, net, *, history=None, init=None):
         if not report.finite:
             bits.append("parameters or outputs are NaN/inf, so no input is told apart from another")
         causes.append(Cause(
-            "learning rate (divergence)",
+            "divergence",
             "training diverged: " + ", ".join(bits)
             + ": the learning rate is too large for this loss (lower it, use Adam/RMSprop, or clip gradients)",
             1.0,
@@ -110,10 +110,15 @@ def rank_causes(report, net, *, history=None, init=None):
             f"{_g(t.he_rms)} in layer {t.layer})"
         )
         if vanished:
+            alive = [s for s in layers if s.mean_sq_activation > 0]
+            low = min(alive, key=lambda s: s.mean_sq_activation) if alive else last
+            tail = "" if low is last else f" (and exactly 0 from layer {low.layer + 1} on)"
+            if low.predicted_mean_sq is not None:
+                pred = f" (variance recursion at layer {low.layer}: {_g(low.predicted_mean_sq)})"
             causes.append(Cause(
                 "initialization",
                 evidence + f" and the signal vanishes: mean squared activation falls from "
-                f"{_g(q0)} at the input to {_g(last.mean_sq_activation)} at layer {last.layer}"
+                f"{_g(q0)} at the input to {_g(low.mean_sq_activation)} at layer {low.layer}{tail}"
                 + pred + ": initialization (use He init)",
                 0.9,
             ))

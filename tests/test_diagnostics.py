@@ -66,7 +66,7 @@ def test_non_finite_parameters_count_as_collapsed_divergence(data):
     net.weights[0][0, 0] = np.nan
     r = fr.diagnose(net, X, y)
     assert r.collapsed and not r.finite
-    assert r.causes[0].cause == "learning rate (divergence)"
+    assert r.causes[0].cause == "divergence"
     json.loads(r.to_json())  # strict JSON: NaN became null
 
 
@@ -136,7 +136,7 @@ def test_history_divergence_becomes_evidence(data):
     hist = fr.fit(net, X, y, optimizer=fr.SGD(10.0), steps=50, seed=0)
     assert hist.diverged_at is not None
     r = fr.diagnose(net, X, y, history=hist)
-    assert r.causes[0].cause == "learning rate (divergence)"
+    assert r.causes[0].cause == "divergence"
     assert f"step {hist.diverged_at}" in r.causes[0].evidence
 
 

@@ -53,7 +53,7 @@ def test_lr_explosion_details(results, seed):
     res = results[("lr-explosion", seed)]
     article = res.arm("SGD lr=10")
     assert article.diverged_at is not None and article.diverged_at < 10
-    assert article.causes[0]["cause"] == "learning rate (divergence)"
+    assert article.causes[0]["cause"] == "divergence"
     clipped = res.arm("SGD lr=10 clip=1")
     assert clipped.collapsed and clipped.diverged_at is None
     assert max(clipped.dead_fraction) == 1.0

@@ -22,7 +22,7 @@ data = teacher_data
 def arms() -> list[Arm]:
     import fastrelu as fr
 
-    opt = lambda: fr.SGD(0.05)  # noqa: E731
+    opt = lambda: fr.SGD(0.01)  # noqa: E731  (0.05 made the He arm diverge for 5 of 20 seeds)
     return [
         Arm("small init (std 0.01)", "broken", lambda s: fr.MLP(SIZES, init="small", seed=s), opt),
         Arm("He init", "fix", lambda s: fr.MLP(SIZES, init="he", seed=s), opt),
