@@ -47,7 +47,7 @@ def scenario(
     if plot is not None and not plot.lower().endswith(".png"):
         raise fail(f"--plot: expected a file name ending in .png, got {plot!r}")
     todo = scenarios.names() if name == "all" else [name]
-    results = _run_all(scenarios, todo, seed, steps, quiet=json_out)
+    results = _run_all(scenarios, todo, seed, steps, record=plot is not None)
     if json_out:
         docs = [r.to_dict() for r in results]
         print_json(docs[0] if name != "all" else {"seed": seed, "scenarios": docs})
@@ -78,7 +78,7 @@ def _list(scenarios, json_out: bool) -> None:
     out_console.print("Run one with: fastrelu scenario NAME [--seed N] [--json] [--plot FILE.png]")
 
 
-def _run_all(scenarios, todo, seed, steps, quiet: bool):
+def _run_all(scenarios, todo, seed, steps, record: bool):
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     results = []
@@ -94,7 +94,7 @@ def _run_all(scenarios, todo, seed, steps, quiet: bool):
             progress.update(task, description=f"{_scenario}: {arm_name}")
 
         for n in todo:
-            res = scenarios.run(n, seed=seed, steps=steps,
+            res = scenarios.run(n, seed=seed, steps=steps, record=record,
                                 progress=lambda a, i, k, _n=n: tick(a, i, k, _n))
             progress.advance(task)
             results.append(res)

@@ -99,7 +99,7 @@ def test_records_and_dict_shape(results):
     assert {"loss", "dead_fraction", "output_std"} <= set(recs[0])
 
 
-def test_steps_override():
-    res = scenarios.run("zero-init", seed=2, steps=7)
-    assert res.steps == 7 and all(a.steps == 7 for a in res.arms)
+def test_steps_override_and_no_records():
+    res = scenarios.run("zero-init", seed=2, steps=7, record=False)
+    assert res.steps == 7 and all(a.steps == 7 and a.records == [] for a in res.arms)
     assert res.arms[0].collapsed  # zero init collapses from step 0

@@ -61,7 +61,7 @@ def closest(name: str) -> list[str]:
 
 
 def run(name: str, *, seed: int = 0, steps: int | None = None, record_every: int | None = None,
-        progress: Callable[[str, int, int], None] | None = None) -> ScenarioResult:
+        record: bool = True, progress: Callable[[str, int, int], None] | None = None) -> ScenarioResult:
     """Run scenario ``name``: train and diagnose every arm.
 
     Parameters
@@ -75,6 +75,8 @@ def run(name: str, *, seed: int = 0, steps: int | None = None, record_every: int
     record_every : int, optional
         Record loss / dead fraction / output std every this many steps (for plots); default
         ``max(1, steps // 40)``.
+    record : bool, default True
+        False skips the records (faster; ``ArmResult.records`` is then empty).
     progress : callable, optional
         Called as ``progress(arm_name, index, n_arms)`` before each arm.
 
@@ -89,7 +91,9 @@ def run(name: str, *, seed: int = 0, steps: int | None = None, record_every: int
         steps = mod.DEFAULT_STEPS
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
         raise ValueError(f"steps: expected an int >= 1, got {steps!r}")
-    if record_every is None:
+    if not record:
+        record_every = None
+    elif record_every is None:
         record_every = max(1, steps // 40)
     X, y = mod.data(seed)
     arms = mod.arms()
