@@ -1,16 +1,58 @@
 """Dense layer kernels: ``z = h W^T + b`` and its backward, for small and wide layers.
 
-Small layers use loops whose innermost index is contiguous in memory (dot products along
-rows of ``W`` forward; axpy updates along rows of ``W``/``h`` backward) and allocate nothing.
-Layers with at least ``BLAS_MIN_MACS`` multiply-adds go to BLAS through ``np.dot``. The choice
-depends on the shapes only, so a given problem always takes the same path.
+Small layers are computed in register blocks by the microkernels of
+:mod:`fastrelu.kernels.microkernels` (a block of the output stays in vector registers for the
+whole reduction, no stores inside it, no allocation); the edges that do not fill a block use
+plain loops. Layers with at least ``BLAS_MIN_MACS`` multiply-adds go to BLAS through
+``np.dot``. The path and the summation order depend on the shapes only, so a given problem
+always gives the same bits, whatever the thread count.
+
+The microkernels need LLVM's SLP vectorizer, which numba leaves off by default
+(``NUMBA_SLP_VECTORIZE=0``). :func:`compile_microkernels` compiles them eagerly at import, for
+C-contiguous float32 and float64 arrays, with SLP switched on for just that compilation; the
+compiled (and cached) code keeps the vectorization when it is linked into callers. Other
+argument types (read-only or non-contiguous arrays) compile lazily without SLP: still
+correct, only slower.
 """
 from __future__ import annotations
 
-import numpy as np
-from numba import njit
+import contextlib
 
+import numpy as np
+from numba import njit, types
+from numba.core import config as _numba_config
+
+from fastrelu.kernels import microkernels as mk
 from fastrelu.kernels._config import BLAS_MIN_MACS, JIT
+
+
+@contextlib.contextmanager
+def _slp_vectorizer():
+    """Switch numba's SLP vectorizer on for the compilations inside the block."""
+    old = _numba_config.SLP_VECTORIZE
+    _numba_config.SLP_VECTORIZE = 1
+    try:
+        yield
+    finally:
+        _numba_config.SLP_VECTORIZE = old
+
+
+def compile_microkernels() -> None:
+    """Compile (or load from cache) every microkernel for float32 and float64, with SLP on."""
+    i8 = types.int64
+    with _slp_vectorizer():
+        for dt in (types.float32, types.float64):
+            m2 = types.Array(dt, 2, "C")
+            m1 = types.Array(dt, 1, "C")
+            for name in mk.KERNELS:
+                if name.startswith("nt_"):
+                    sig = (m2, m2, m1, m2, i8, i8, i8, i8)
+                else:
+                    sig = (m2, m2, m2, i8, i8, i8, i8)
+                getattr(mk, name).compile(sig)
+
+
+compile_microkernels()
 
 
 @njit(**JIT)
@@ -33,25 +75,31 @@ def linear_forward(h, W, b, z):
             for j in range(n_out):
                 z[r, j] += b[j]
         return
-    r = 0
-    # Two rows at a time: every row of W loaded once feeds two dot products.
-    while r + 1 < n:
-        for j in range(n_out):
-            acc0 = b[j] * 0
-            acc1 = b[j] * 0
+    if n == 0:
+        return
+    if n_in == 0:
+        for r in range(n):
+            for j in range(n_out):
+                z[r, j] = b[j]
+        return
+    # Columns in blocks of 32 then 8: a tile of W^T in registers, all rows stream past it;
+    # k in chunks of 8 then single columns (the k == 0 chunk starts from the bias).
+    j32 = n_out - n_out % 32
+    j8 = n_out - n_out % 8
+    k8 = n_in - n_in % 8
+    o = np.int64(0)   # not a literal: the calls must match the compiled int64 signatures
+    mk.nt_32_8(h, W, b, z, o, j32, o, k8)
+    mk.nt_32_1(h, W, b, z, o, j32, k8, n_in)
+    mk.nt_8_8(h, W, b, z, j32, j8, o, k8)
+    mk.nt_8_1(h, W, b, z, j32, j8, k8, n_in)
+    # The last few columns (out = 1, say): dot products along contiguous rows.
+    zero = z.dtype.type(0)
+    for j in range(j8, n_out):
+        for r in range(n):
+            acc = zero
             for k in range(n_in):
-                w = W[j, k]
-                acc0 += h[r, k] * w
-                acc1 += h[r + 1, k] * w
-            z[r, j] = acc0 + b[j]
-            z[r + 1, j] = acc1 + b[j]
-        r += 2
-    if r < n:
-        for j in range(n_out):
-            acc0 = b[j] * 0
-            for k in range(n_in):
-                acc0 += h[r, k] * W[j, k]
-            z[r, j] = acc0 + b[j]
+                acc += h[r, k] * W[j, k]
+            z[r, j] = acc + b[j]
 
 
 @njit(**JIT)
@@ -65,13 +113,27 @@ def linear_backward_params(dz, h, dW, db):
     if use_blas(n, n_in, n_out):
         np.dot(dz.T, h, dW)
     else:
-        dW[:, :] = 0
-        for r in range(n):
-            for j in range(n_out):
-                g = dz[r, j]
-                if g != 0:
-                    for k in range(n_in):
-                        dW[j, k] += g * h[r, k]
+        # Rows of dW in blocks of 4, columns in blocks of 32 then 8; the last < 8 columns
+        # one at a time, 16 rows of dW (contiguous in dz) at once.
+        i4 = n_out - n_out % 4
+        i16 = n_out - n_out % 16
+        k32 = n_in - n_in % 32
+        k8 = n_in - n_in % 8
+        o = np.int64(0)   # not a literal: the calls must match the compiled int64 signatures
+        for k0 in range(0, k32, 32):
+            mk.tn_4_32(dz, h, dW, o, i4, k0, n)
+            mk.tn_1_32(dz, h, dW, i4, n_out, k0, n)
+        for k0 in range(k32, k8, 8):
+            mk.tn_4_8(dz, h, dW, o, i4, k0, n)
+            mk.tn_1_8(dz, h, dW, i4, n_out, k0, n)
+        zero = dW.dtype.type(0)
+        for k in range(k8, n_in):
+            mk.tncol_16(dz, h, dW, o, i16, k, n)
+            for j in range(i16, n_out):
+                acc = zero
+                for r in range(n):
+                    acc += dz[r, j] * h[r, k]
+                dW[j, k] = acc
     db[:] = 0
     for r in range(n):
         for j in range(n_out):
@@ -86,10 +148,22 @@ def linear_backward_input(dz, W, dh):
     if use_blas(n, n_in, n_out):
         np.dot(dz, W, dh)
         return
-    dh[:, :] = 0
+    # Rows of dh in blocks of 4, columns in blocks of 32 then 8; the last < 8 columns as
+    # dot products.
+    r4 = n - n % 4
+    k32 = n_in - n_in % 32
+    k8 = n_in - n_in % 8
+    o = np.int64(0)   # not a literal: the calls must match the compiled int64 signatures
+    for k0 in range(0, k32, 32):
+        mk.nn_4_32(dz, W, dh, o, r4, k0, n_out)
+        mk.nn_1_32(dz, W, dh, r4, n, k0, n_out)
+    for k0 in range(k32, k8, 8):
+        mk.nn_4_8(dz, W, dh, o, r4, k0, n_out)
+        mk.nn_1_8(dz, W, dh, r4, n, k0, n_out)
+    zero = dh.dtype.type(0)
     for r in range(n):
-        for j in range(n_out):
-            g = dz[r, j]
-            if g != 0:
-                for k in range(n_in):
-                    dh[r, k] += g * W[j, k]
+        for k in range(k8, n_in):
+            acc = zero
+            for j in range(n_out):
+                acc += dz[r, j] * W[j, k]
+            dh[r, k] = acc
