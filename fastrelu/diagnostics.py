@@ -118,7 +118,7 @@ class Report:
                 f"(collapsed if <= {COLLAPSE_RATIO:g}); theory: {self.theory_basis}"
             ),
         )
-        for col in ("layer", "width", "dead%", "act^2", "theory", "cosine", "theory",
+        for col in ("layer", "width", "dead%", "act^2", "act^2 th.", "cosine", "cos th.",
                     "W/He", "mean b", "|dW|"):
             table.add_column(col, justify="right")
         for s in self.layers:
