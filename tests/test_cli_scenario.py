@@ -73,6 +73,7 @@ def test_plot_writes_a_png(tmp_path):
     (["lr-explosoin"], "choose one of: lr-explosion, "),
     (["zero"], "choose one of: zero-init, "),
     (["zero-init", "--plot", "out.txt"], ".png"),
+    (["[bold]x"], "unknown scenario '[bold]x'"),  # user text is not read as rich markup
 ])
 def test_user_errors_exit_2_without_traceback(args, needle):
     r = invoke(*args)
