@@ -169,3 +169,23 @@ def test_bad_input(kwargs, word, data):
     X = kwargs.pop("X", data[0])
     with pytest.raises(ValueError, match=word):
         fr.diagnose(fr.MLP([8, 4, 1], seed=0), X, **kwargs)
+
+
+@pytest.mark.parametrize("kwargs", [dict(residual=True), dict(batchnorm=True)])
+def test_residual_and_batchnorm_nets_have_no_recursion_prediction(kwargs, data):
+    X, y = data
+    net = fr.MLP([8, 16, 16, 16, 1], seed=0, **kwargs)
+    r = fr.diagnose(net, X, y)
+    assert r.theory_basis.startswith("none")
+    assert all(s.predicted_mean_sq is None and s.predicted_cosine is None for s in r.layers)
+    # dead = ReLU input <= 0 on every row, read from the pre-activations
+    pre = net.preactivations(X)
+    assert r.dead_fraction == [float(np.mean(p.max(axis=0) <= 0)) for p in pre]
+
+
+def test_unknown_init_uses_current_weight_moments(data):
+    X, y = data
+    net = fr.MLP([8, 128, 128, 1], init="rai", seed=0, dtype="float64")
+    r = fr.diagnose(net, X, y)
+    assert r.theory_basis == "variance recursion with the current weight moments"
+    assert r.layers[0].mean_sq_activation == pytest.approx(r.layers[0].predicted_mean_sq, rel=0.3)
