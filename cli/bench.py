@@ -37,7 +37,9 @@ def bench(
     cold: bool = typer.Option(True, "--cold-start/--no-cold-start",
                               help="Measure cold start with an empty and a warm numba cache."),
     cold_cmd: Optional[str] = typer.Option(None, "--cold-start-cmd", help="Command timed for "
-                                           "cold start (default: a tiny fr.fit)."),
+                                           "cold start (default: fastrelu scenario lr-explosion)."),
+    save: Optional[str] = typer.Option(None, "--save", help="Also write the JSON document to "
+                                       "this file."),
     steps: Optional[int] = typer.Option(None, "--steps", min=1, hidden=True,
                                         help="Override steps per workload (quick runs, tests)."),
     nets: Optional[int] = typer.Option(None, "--nets", min=1, hidden=True,
@@ -68,6 +70,11 @@ def bench(
                                 progress=progress)
     doc = report.to_dict()
     doc["ok"] = report.ok
+    if save:
+        import json
+        from pathlib import Path
+
+        Path(save).write_text(json.dumps(doc, indent=2, allow_nan=False) + "\n")
     if json_out:
         print_json(doc)
     else:
@@ -89,8 +96,13 @@ def _render(doc: dict) -> None:
     for w in doc["workloads"]:
         metric = w["metric"]
         nets = f", {w['n_nets']} nets" if w["n_nets"] > 1 else ""
+        caption = None
+        if w.get("ceiling"):
+            caption = (f"% ceil: share of sgemm {w['ceiling']['n']}^3 measured in the same rounds: "
+                       f"{w['ceiling']['gflops']:.1f} GFLOP/s")
         table = Table(title=f"{w['workload']}: MLP {'-'.join(map(str, w['sizes']))}, batch "
-                      f"{w['batch_size']}, {w['steps']} steps{nets}", title_justify="left")
+                      f"{w['batch_size']}, {w['steps']} steps{nets}", title_justify="left",
+                      caption=caption, caption_justify="left")
         for header in ("impl", "s/run", metric, "fastrelu x", "GFLOP/s", "% ceil", "loss", "thr"):
             table.add_column(header, justify="left" if header == "impl" else "right", no_wrap=True)
         table.add_column("status")
@@ -105,11 +117,14 @@ def _render(doc: dict) -> None:
         out_console.print(table)
     if ceiling:
         out_console.print(f"machine ceiling: sgemm {ceiling['n']}^3 through NumPy: "
-                          f"{ceiling['gflops']:.1f} GFLOP/s (median; best {ceiling['best_gflops']:.1f})")
+                          f"{ceiling['gflops']:.1f} GFLOP/s (median of all rounds; best "
+                          f"{ceiling['best_gflops']:.1f})")
     cold = doc.get("cold_start")
     if cold:
         if cold["ok"]:
-            out_console.print(f"cold start ({shlex.join(cold['command'])[:60]}...): empty numba cache "
+            cmd = shlex.join(cold["command"])
+            cmd = cmd if len(cmd) <= 70 else cmd[:67] + "..."
+            out_console.print(f"cold start ({cmd}): empty numba cache "
                               f"{cold['cold_s']:.2f} s, warm cache {cold['warm_s']:.2f} s")
         else:
             out_console.print(f"[red]cold start failed: {cold.get('error')}[/]")

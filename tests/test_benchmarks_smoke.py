@@ -167,7 +167,9 @@ def test_runner_medians_and_ratios_are_consistent():
         assert res.median_s == statistics.median(res.times_s)
         assert res.throughput == pytest.approx(30 / res.median_s)
         assert res.gflops == pytest.approx(flops / res.median_s / 1e9)
-        assert res.ceiling_share == pytest.approx(res.gflops / report.ceiling["gflops"])
+        assert res.ceiling_share == pytest.approx(res.gflops / w.ceiling["gflops"])
+    assert len(w.ceiling["times_s"]) == 3 and w.ceiling["n"] == 128  # one sgemm per round
+    assert report.ceiling["times_s"] == w.ceiling["times_s"]
     assert fr_res.fastrelu_speedup == 1.0
     assert np_res.fastrelu_speedup == pytest.approx(np_res.median_s / fr_res.median_s)
     assert events[-1][0] == events[-1][1]  # progress reaches its total

@@ -11,7 +11,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-__all__ = ["sgemm_ceiling", "cold_start", "DEFAULT_COLD_COMMAND", "COLD_COMMAND_ENV"]
+__all__ = ["Sgemm", "sgemm_ceiling", "cold_start", "DEFAULT_COLD_COMMAND", "TINY_FIT_COMMAND", "COLD_COMMAND_ENV"]
 
 #: A tiny end-to-end ``fr.fit``: import, build, train a few steps (compiles every kernel it uses).
 TINY_FIT = (
@@ -23,11 +23,45 @@ TINY_FIT = (
     "fr.fit(net, X, y, optimizer=fr.SGD(0.01), steps=20, batch_size=32, seed=0)\n"
 )
 
-#: Default cold-start command. Switch to ``fastrelu scenario lr-explosion`` once it exists.
-DEFAULT_COLD_COMMAND: tuple[str, ...] = (sys.executable, "-c", TINY_FIT)
+#: The tiny-fit alternative (``--cold-start-cmd`` / :data:`COLD_COMMAND_ENV` can select it).
+TINY_FIT_COMMAND: tuple[str, ...] = (sys.executable, "-c", TINY_FIT)
+
+#: Default cold-start command: ``fastrelu scenario lr-explosion`` (issue 3's cold-start target),
+#: run as a module so it does not depend on PATH. A subprocess: the library does not import the CLI.
+DEFAULT_COLD_COMMAND: tuple[str, ...] = (sys.executable, "-m", "fastrelu_cli.app", "scenario", "lr-explosion")
 
 #: Environment variable overriding the cold-start command (a shell-like string).
 COLD_COMMAND_ENV = "FASTRELU_BENCH_COLD_COMMAND"
+
+
+class Sgemm:
+    """A float32 ``n x n @ n x n`` product through NumPy's BLAS, ready to time.
+
+    The runner times one product per repeat round of every workload, interleaved with the
+    implementations, so each workload's share of the ceiling is measured under the same load.
+    """
+
+    def __init__(self, n: int = 4096):
+        self.n = int(n)
+        if self.n < 1:
+            raise ValueError(f"n: must be positive, got {n!r}")
+        rng = np.random.default_rng(0)
+        self.a = rng.random((self.n, self.n), dtype=np.float32)
+        self.b = rng.random((self.n, self.n), dtype=np.float32)
+        self.c = np.empty((self.n, self.n), dtype=np.float32)
+        self.flops = 2.0 * self.n ** 3
+        self.run()  # warm-up: BLAS thread start, page faults
+
+    def run(self) -> float:
+        """Time one product, in seconds."""
+        t0 = time.perf_counter()
+        np.matmul(self.a, self.b, out=self.c)
+        return time.perf_counter() - t0
+
+    def summary(self, times: list[float]) -> dict:
+        """``n``, median ``gflops``, ``best_gflops`` and the raw ``times_s``."""
+        return {"n": self.n, "gflops": self.flops / statistics.median(times) / 1e9,
+                "best_gflops": self.flops / min(times) / 1e9, "times_s": list(times)}
 
 
 def sgemm_ceiling(n: int = 4096, repeat: int = 3,
@@ -37,24 +71,15 @@ def sgemm_ceiling(n: int = 4096, repeat: int = 3,
     One untimed warm-up product, then ``repeat`` timed ones; reports the median
     (``gflops``) and the best (``best_gflops``) of ``2*n**3 / seconds``.
     """
-    n = int(n)
-    if n < 1 or int(repeat) < 1:
-        raise ValueError(f"n and repeat: must be positive, got n={n!r}, repeat={repeat!r}")
-    rng = np.random.default_rng(0)
-    a = rng.random((n, n), dtype=np.float32)
-    b = rng.random((n, n), dtype=np.float32)
-    c = np.empty((n, n), dtype=np.float32)
-    np.matmul(a, b, out=c)
+    if int(repeat) < 1:
+        raise ValueError(f"repeat: must be positive, got {repeat!r}")
+    probe = Sgemm(n)
     times = []
     for i in range(int(repeat)):
         if on_repeat is not None:
             on_repeat(i)
-        t0 = time.perf_counter()
-        np.matmul(a, b, out=c)
-        times.append(time.perf_counter() - t0)
-    flops = 2.0 * n ** 3
-    return {"n": n, "gflops": flops / statistics.median(times) / 1e9,
-            "best_gflops": flops / min(times) / 1e9, "times_s": times}
+        times.append(probe.run())
+    return probe.summary(times)
 
 
 def _default_command() -> list[str]:
@@ -74,7 +99,8 @@ def cold_start(command: Sequence[str] | None = None, *, timeout: float = 300.0,
     Parameters
     ----------
     command : sequence of str, optional
-        Default: ``$FASTRELU_BENCH_COLD_COMMAND`` if set, else a tiny ``fr.fit`` script.
+        Default: ``$FASTRELU_BENCH_COLD_COMMAND`` if set, else
+        ``fastrelu scenario lr-explosion`` (:data:`DEFAULT_COLD_COMMAND`).
     timeout : float
         Seconds allowed per run.
 

@@ -8,7 +8,8 @@ For each workload: every available implementation is prepared and run once (warm
 compilation lands there); the warm-up results go through the correctness gate
 (:func:`fastrelu.benchmarks.common.check_agreement`); implementations that disagree are
 not timed. Then ``repeat`` rounds run every agreeing implementation once each, in an order
-rotated every round, and the medians give throughput, GFLOP/s, share of the machine ceiling
+rotated every round (plus one sgemm product per round: the machine ceiling under the same
+load), and the medians give throughput, GFLOP/s, share of the machine ceiling
 and the ratio ``fastrelu_speedup = median(impl) / median(fastrelu)``.
 """
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from fastrelu.benchmarks.ceiling import cold_start, sgemm_ceiling
+from fastrelu.benchmarks.ceiling import Sgemm, cold_start
 from fastrelu.benchmarks.common import check_agreement, thread_limit
 from fastrelu.benchmarks.implementations import availability, implementations_for
 from fastrelu.benchmarks.workloads import WORKLOADS, Workload, flops_per_step, get_workload, make_problem
@@ -71,6 +72,7 @@ class WorkloadResult:
     flops_per_run: int
     reference: str | None
     implementations: list[ImplResult]
+    ceiling: dict | None = None
 
     def get(self, name: str) -> ImplResult | None:
         """The result of implementation ``name``, or None."""
@@ -141,7 +143,7 @@ def _time(run: Callable) -> float:
 
 
 def _bench_workload(w: Workload, impl_names: Sequence[str] | None, repeat: int,
-                    tick: Callable[[str], None], ceiling_gflops: float | None,
+                    tick: Callable[[str], None], sgemm: Sgemm | None,
                     threads: int | None = None) -> WorkloadResult:
     impls = [i for i in implementations_for(w.name) if impl_names is None or i.name in impl_names]
     problem = make_problem(w)
@@ -178,7 +180,11 @@ def _bench_workload(w: Workload, impl_names: Sequence[str] | None, repeat: int,
                               f"{float(np.mean(ag.reference_loss)):.6g} (max rel diff {ag.max_rel_diff:.2e})")
                 runs.pop(name)
     order = list(runs)
+    sgemm_times: list[float] = []
     for r in range(repeat):
+        if sgemm is not None:
+            tick(f"{w.name}: sgemm {sgemm.n}^3 ({r + 1}/{repeat})")
+            sgemm_times.append(sgemm.run())
         shift = r % max(len(order), 1)
         for name in order[shift:] + order[:shift]:
             tick(f"{w.name}: {name} ({r + 1}/{repeat})")
@@ -191,6 +197,8 @@ def _bench_workload(w: Workload, impl_names: Sequence[str] | None, repeat: int,
                 runs.pop(name)
                 order = [n for n in order if n != name]
     flops = flops_per_step(w) * w.steps * w.n_nets
+    ceiling = sgemm.summary(sgemm_times) if sgemm is not None else None
+    ceiling_gflops = ceiling["gflops"] if ceiling else None
     for res in results.values():
         if res.status == "ok" and res.times_s:
             res.median_s = statistics.median(res.times_s)
@@ -204,7 +212,7 @@ def _bench_workload(w: Workload, impl_names: Sequence[str] | None, repeat: int,
             if res.median_s:
                 res.fastrelu_speedup = res.median_s / base.median_s
     return WorkloadResult(w.name, w.metric, list(w.sizes), w.steps, w.batch_size, w.n_nets,
-                          flops, reference, list(results.values()))
+                          flops, reference, list(results.values()), ceiling)
 
 
 def _planned_ticks(ws: list[Workload], impl_names: Sequence[str] | None, repeat: int) -> int:
@@ -234,11 +242,13 @@ def run_benchmarks(workloads: Sequence[str] | str = "all", *, implementations: S
     steps, n_nets : int, optional
         Override the workload's step count / number of networks (quick runs, tests).
     ceiling : bool
-        Measure the sgemm ceiling (``ceiling_n``\\ :sup:`3`) first.
+        Measure the sgemm ceiling (``ceiling_n``\\ :sup:`3`): one product per repeat round of
+        every workload, interleaved with the implementations; each workload's shares use its
+        own rounds' median, the report's ``ceiling`` pools all rounds.
     cold : bool
         Measure cold start (empty and warm numba cache) in fresh processes.
     cold_command : sequence of str, optional
-        Command for the cold-start measurement (default: a tiny ``fr.fit``).
+        Command for the cold-start measurement (default: ``fastrelu scenario lr-explosion``).
     threads : int, optional
         Threads for torch and numba during each run (default: their own defaults, one per
         core). On a loaded machine, torch's two-thread mode can be many times slower than
@@ -266,8 +276,9 @@ def run_benchmarks(workloads: Sequence[str] | str = "all", *, implementations: S
         if n_nets is not None and WORKLOADS[name].n_nets > 1:
             o["n_nets"] = int(n_nets)
         ws.append(get_workload(name, **o))
-    ceiling_repeat = 3
-    total = _planned_ticks(ws, implementations, repeat) + (ceiling_repeat if ceiling else 0) + (2 if cold else 0)
+    total = _planned_ticks(ws, implementations, repeat) + (2 if cold else 0)
+    if ceiling:
+        total += len(ws) * int(repeat)
     done = 0
 
     def tick(description: str) -> None:
@@ -276,11 +287,11 @@ def run_benchmarks(workloads: Sequence[str] | str = "all", *, implementations: S
             progress(done, total, description)
         done += 1
 
+    sgemm = Sgemm(ceiling_n) if ceiling else None
+    results = [_bench_workload(w, implementations, int(repeat), tick, sgemm, threads) for w in ws]
     ceiling_doc = None
-    if ceiling:
-        ceiling_doc = sgemm_ceiling(ceiling_n, repeat=ceiling_repeat, on_repeat=lambda i: tick(f"sgemm {ceiling_n}^3 ({i + 1}/{ceiling_repeat})"))
-    gflops = ceiling_doc["gflops"] if ceiling_doc else None
-    results = [_bench_workload(w, implementations, int(repeat), tick, gflops, threads) for w in ws]
+    if sgemm is not None:
+        ceiling_doc = sgemm.summary([t for r in results for t in r.ceiling["times_s"]])
     cold_doc = None
     if cold:
         cold_doc = cold_start(cold_command, on_phase=lambda p: tick(f"cold start ({p} cache)"))
