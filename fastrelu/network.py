@@ -65,6 +65,7 @@ class MLP:
                     v.check_float("residual_scale", residual_scale, positive=True, allow_none=True),
                     v.check_bool("batchnorm", batchnorm))
         self.init = init_name
+        self.bias_init = bias
         rng = np.random.default_rng(seed)
         for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
             drawn = scheme(rng, fan_in, fan_out)
@@ -207,15 +208,16 @@ class MLP:
         Batch norm uses the statistics of ``X`` as one batch (training mode); running
         statistics are not changed.
         """
-        from fastrelu.kernels.train import batch_loss_grad
+        from fastrelu.kernels.train import batch_loss_grad, use_chunks
 
         loss = v.check_choice("loss", loss, LOSS_CODES)
         X = self._check_X(X)
         yf, yi = v.as_targets(y, loss, X.shape[0], self.sizes[-1], self.dtype)
         grad = np.empty_like(self.params)
         running = self.running.copy()
+        threads = True if use_chunks(self._arch, X.shape[0]) else None
         value = batch_loss_grad(self.params, self._arch, self.residual_scale, X, yf, yi, LOSS_CODES[loss],
-                                running, grad, False)
+                                running, grad, False, threads)
         return float(value), grad
 
     def gradients(self, X, y, loss: str = "mse") -> tuple[list[np.ndarray], list[np.ndarray]]:

@@ -136,7 +136,7 @@ def fit(net: MLP, X, y, *, optimizer: Optimizer, loss: str = "mse", epochs: int 
     >>> bool(hist.loss[-1] < hist.loss[0]), hist.diverged_at
     (True, None)
     """
-    from fastrelu.kernels.train import train
+    from fastrelu.kernels.train import needs_threads, train
 
     if not isinstance(net, MLP):
         raise TypeError(f"net must be a fastrelu.MLP, got {type(net).__name__}")
@@ -172,11 +172,12 @@ def fit(net: MLP, X, y, *, optimizer: Optimizer, loss: str = "mse", epochs: int 
     chunk = record_every or max(total, 1)
     if record_every:
         hist.records.append(_record(net, probe, yf[:RECORD_ROWS], yi[:RECORD_ROWS], loss, 0))
+    threads = needs_threads(net._arch, starts)
     while done < total and not diverged:
         stop = min(total, done + chunk)
         ran, diverged = train(net.params, net.running, net._arch, net.residual_scale, X, yf, yi,
                               LOSS_CODES[loss], order, starts[done:stop + 1], optimizer.kind, hyper,
-                              opt_state, done, losses[done:stop])
+                              opt_state, done, losses[done:stop], threads)
         done += ran
         if record_every and (done % record_every == 0 or done == total or diverged):
             hist.records.append(_record(net, probe, yf[:RECORD_ROWS], yi[:RECORD_ROWS], loss, done))

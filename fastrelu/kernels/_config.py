@@ -29,23 +29,27 @@ N_CHUNKS = 8
 BLAS_MIN_MACS = 1 << 21
 
 
-def ensure_cache_dir() -> None:
-    """Point numba's cache at a writable folder when the package folder is read-only.
+def ensure_cache_dir() -> str | None:
+    """Give numba a cache folder keyed on the kernel sources; return it (None if the user chose).
 
-    Numba writes its cache beside the sources; when that folder is read-only it tries
-    ``$HOME/.cache/numba`` and, if that is unwritable too, import fails. Called before the
-    kernels are imported; an explicit ``NUMBA_CACHE_DIR`` always wins.
+    Numba's cache index only notices edits to the file that defines a function, not to the
+    helpers it inlines from other files: after an upgrade or an edit it can load stale machine
+    code (seen here as segfaults). So the cache lives in a folder named after a hash of every
+    kernel source file and the numba version: ``kernels/__pycache__/numba-<key>`` when the
+    package folder is writable, else ``~/.cache/fastrelu/numba-<key>``, else a temporary
+    folder. (Numba's own fallback fails at import when both are read-only.) An explicit
+    ``NUMBA_CACHE_DIR`` always wins. Called once, before the kernels are imported; it sets
+    ``NUMBA_CACHE_DIR`` so worker processes started from here use the same folder.
     """
     if os.environ.get("NUMBA_CACHE_DIR"):
-        return
+        return None
     here = os.path.dirname(os.path.abspath(__file__))
-    pycache = os.path.join(here, "__pycache__")
-    if _writable(pycache) or (not os.path.exists(pycache) and _writable(here)):
-        return
-    for candidate in (
-        os.path.join(os.path.expanduser("~"), ".cache", "fastrelu", "numba"),
-        os.path.join(tempfile.gettempdir(), f"fastrelu-numba-{os.getuid() if hasattr(os, 'getuid') else 0}"),
-    ):
+    name = "numba-" + _source_key(here)
+    uid = os.getuid() if hasattr(os, "getuid") else 0
+    for parent in (os.path.join(here, "__pycache__"),
+                   os.path.join(os.path.expanduser("~"), ".cache", "fastrelu"),
+                   os.path.join(tempfile.gettempdir(), f"fastrelu-{uid}")):
+        candidate = os.path.join(parent, name)
         try:
             os.makedirs(candidate, exist_ok=True)
         except OSError:
@@ -55,7 +59,21 @@ def ensure_cache_dir() -> None:
             from numba.core import config
 
             config.CACHE_DIR = candidate
-            return
+            return candidate
+    return None
+
+
+def _source_key(folder: str) -> str:
+    import hashlib
+
+    import numba
+
+    h = hashlib.sha256(numba.__version__.encode())
+    for fname in sorted(os.listdir(folder)):
+        if fname.endswith(".py"):
+            with open(os.path.join(folder, fname), "rb") as fh:
+                h.update(fname.encode() + b"\0" + fh.read())
+    return h.hexdigest()[:16]
 
 
 def _writable(path: str) -> bool:

@@ -45,6 +45,6 @@ def train_ensemble(thetas, runnings, arch, res_scale, X, yf, yi, loss_kind, orde
               ws[8][k], ws[9][k], ws[10][k], ws[11][k], ws[12][k], ws[13][k], ws[14][k], ws[15][k])
         ran, div = run_steps(thetas[k], runnings[k], arch, res_scale, X, yf, yi, loss_kind,
                              orders[k], starts, opt_kinds[k], hypers[k], opt_states[k], t0,
-                             losses[k], wk, False)
+                             losses[k], wk, None)
         steps_run[k] = ran
         diverged[k] = div

@@ -91,11 +91,18 @@ def new_train_workspace(arch, starts, n_in, n_y, theta, ydtype):
 
 
 @njit(**JIT)
-def batch_loss_grad(theta, arch, res_scale, x, yf, yi, loss_kind, running, grad, update_running):
-    """Loss and gradient of the mean loss over all rows of ``x`` (one batch)."""
+def batch_loss_grad(theta, arch, res_scale, x, yf, yi, loss_kind, running, grad, update_running, threads):
+    """Loss and gradient of the mean loss over all rows of ``x`` (one batch).
+
+    ``threads``: None computes large batches' chunks one after another (and never compiles
+    the parallel kernel); True computes them in parallel. Same bits either way.
+    """
     n = x.shape[0]
     if use_chunks(arch, n):
         parts, cH, cU, cXH, cG, cstats, closs = new_chunk_workspace(arch, n, theta)
+        if threads is None:
+            return chunked_loss_grad_serial(theta, arch, res_scale, x, yf, yi, loss_kind, running, grad,
+                                            parts, cH, cU, cXH, cG, cstats, closs)
         return chunked_loss_grad(theta, arch, res_scale, x, yf, yi, loss_kind, running, grad,
                                  parts, cH, cU, cXH, cG, cstats, closs)
     H, U, XH, G, stats = new_workspace(arch, n, theta)
@@ -165,6 +172,12 @@ def chunked_loss_grad_serial(theta, arch, res_scale, xb, yf, yi, loss_kind, runn
     return reduce_chunks(parts, closs, grad)
 
 
+def needs_threads(arch, starts) -> bool | None:
+    """True when some batch of ``starts`` takes the chunked path (worth threads), else None."""
+    sizes = starts[1:] - starts[:-1]
+    return True if any(use_chunks(arch, int(n)) for n in set(sizes.tolist())) else None
+
+
 @njit(**JIT)
 def gather(X, yf, yi, idx, xb, ybf, ybi):
     """Copy rows ``idx`` of X (and targets) into contiguous batch buffers."""
@@ -180,8 +193,10 @@ def run_steps(theta, running, arch, res_scale, X, yf, yi, loss_kind, order, star
               opt_kind, hyper, opt_state, t0, losses, ws, threads):
     """The step loop over preallocated workspaces ``ws`` (see :func:`new_train_workspace`).
 
-    ``threads`` lets large batches use the parallel chunked gradient; without it the same
-    chunks are computed one after another (same bits). Returns ``(steps_run, diverged)``.
+    ``threads=True`` lets large batches use the parallel chunked gradient; with ``None`` the
+    same chunks are computed one after another (same bits), and numba prunes the parallel
+    branch at compile time, so small-batch runs never pay for compiling it.
+    Returns ``(steps_run, diverged)``.
     """
     xbuf, ybuf, ibuf, grad, H, U, XH, G, stats, parts, cH, cU, cXH, cG, cstats, closs = ws
     n_in = X.shape[1]
@@ -195,12 +210,12 @@ def run_steps(theta, running, arch, res_scale, X, yf, yi, loss_kind, order, star
         ybi = ibuf[:n]
         gather(X, yf, yi, order[a:a + n], xb, ybf, ybi)
         if use_chunks(arch, n):
-            if threads:
-                loss = chunked_loss_grad(theta, arch, res_scale, xb, ybf, ybi, loss_kind, running,
-                                         grad, parts, cH, cU, cXH, cG, cstats, closs)
-            else:
+            if threads is None:
                 loss = chunked_loss_grad_serial(theta, arch, res_scale, xb, ybf, ybi, loss_kind,
                                                 running, grad, parts, cH, cU, cXH, cG, cstats, closs)
+            else:
+                loss = chunked_loss_grad(theta, arch, res_scale, xb, ybf, ybi, loss_kind, running,
+                                         grad, parts, cH, cU, cXH, cG, cstats, closs)
         else:
             loss = serial_loss_grad(theta, arch, res_scale, xb, ybf, ybi, loss_kind, n, running,
                                     grad, H, U, XH, G, stats, True)
@@ -214,7 +229,7 @@ def run_steps(theta, running, arch, res_scale, X, yf, yi, loss_kind, order, star
 
 @njit(**JIT)
 def train(theta, running, arch, res_scale, X, yf, yi, loss_kind, order, starts,
-          opt_kind, hyper, opt_state, t0, losses):
+          opt_kind, hyper, opt_state, t0, losses, threads):
     """Run ``len(starts) - 1`` minibatch steps; step ``s`` uses rows ``order[starts[s]:starts[s+1]]``.
 
     ``yf`` (n, out) holds float targets (MSE) and ``yi`` (n,) integer labels (cross-entropy);
@@ -222,8 +237,8 @@ def train(theta, running, arch, res_scale, X, yf, yi, loss_kind, order, starts,
     optimizer steps already taken (for Adam's bias correction). Writes each step's batch loss
     into ``losses``. Returns ``(steps_run, diverged)``; a diverged run's last step is the one
     that diverged: a non-finite loss (its update is not applied) or a non-finite parameter
-    after its update.
+    after its update. ``threads``: see :func:`run_steps`.
     """
     ws = new_train_workspace(arch, starts, X.shape[1], yf.shape[1], theta, yi.dtype)
     return run_steps(theta, running, arch, res_scale, X, yf, yi, loss_kind, order, starts,
-                     opt_kind, hyper, opt_state, t0, losses, ws, True)
+                     opt_kind, hyper, opt_state, t0, losses, ws, threads)
