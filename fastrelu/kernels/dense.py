@@ -88,11 +88,28 @@ def linear_forward(h, W, b, z):
     j8 = n_out - n_out % 8
     k8 = n_in - n_in % 8
     o = np.int64(0)   # not a literal: the calls must match the compiled int64 signatures
-    mk.nt_32_8(h, W, b, z, o, j32, o, k8)
-    mk.nt_32_1(h, W, b, z, o, j32, k8, n_in)
-    mk.nt_8_8(h, W, b, z, j32, j8, o, k8)
-    mk.nt_8_1(h, W, b, z, j32, j8, k8, n_in)
-    # The last few columns (out = 1, say): dot products along contiguous rows.
+    # Every call is guarded: passing the arrays costs more than an empty kernel.
+    if j32 > 0:
+        if k8 > 0:
+            mk.nt_32_8(h, W, b, z, o, j32, o, k8)
+        if k8 < n_in:
+            mk.nt_32_1(h, W, b, z, o, j32, k8, n_in)
+    if j32 < j8:
+        if k8 > 0:
+            mk.nt_8_8(h, W, b, z, j32, j8, o, k8)
+        if k8 < n_in:
+            mk.nt_8_1(h, W, b, z, j32, j8, k8, n_in)
+    if j8 == n_out:
+        return
+    if n_out >= 8:
+        # The last < 8 columns: redo the last full block of 8 (the chunk at k == 0 starts
+        # from the bias, so recomputed columns are overwritten with the same values).
+        if k8 > 0:
+            mk.nt_8_8(h, W, b, z, n_out - 8, n_out, o, k8)
+        if k8 < n_in:
+            mk.nt_8_1(h, W, b, z, n_out - 8, n_out, k8, n_in)
+        return
+    # Fewer than 8 columns (out = 1, say): dot products along contiguous rows.
     zero = z.dtype.type(0)
     for j in range(j8, n_out):
         for r in range(n):
@@ -121,14 +138,19 @@ def linear_backward_params(dz, h, dW, db):
         k8 = n_in - n_in % 8
         o = np.int64(0)   # not a literal: the calls must match the compiled int64 signatures
         for k0 in range(0, k32, 32):
-            mk.tn_4_32(dz, h, dW, o, i4, k0, n)
-            mk.tn_1_32(dz, h, dW, i4, n_out, k0, n)
+            if i4 > 0:
+                mk.tn_4_32(dz, h, dW, o, i4, k0, n)
+            if i4 < n_out:
+                mk.tn_1_32(dz, h, dW, i4, n_out, k0, n)
         for k0 in range(k32, k8, 8):
-            mk.tn_4_8(dz, h, dW, o, i4, k0, n)
-            mk.tn_1_8(dz, h, dW, i4, n_out, k0, n)
+            if i4 > 0:
+                mk.tn_4_8(dz, h, dW, o, i4, k0, n)
+            if i4 < n_out:
+                mk.tn_1_8(dz, h, dW, i4, n_out, k0, n)
         zero = dW.dtype.type(0)
         for k in range(k8, n_in):
-            mk.tncol_16(dz, h, dW, o, i16, k, n)
+            if i16 > 0:
+                mk.tncol_16(dz, h, dW, o, i16, k, n)
             for j in range(i16, n_out):
                 acc = zero
                 for r in range(n):
@@ -148,18 +170,30 @@ def linear_backward_input(dz, W, dh):
     if use_blas(n, n_in, n_out):
         np.dot(dz, W, dh)
         return
-    # Rows of dh in blocks of 4, columns in blocks of 32 then 8; the last < 8 columns as
-    # dot products.
+    # Rows of dh in blocks of 4, columns in blocks of 32 then 8.
     r4 = n - n % 4
     k32 = n_in - n_in % 32
     k8 = n_in - n_in % 8
     o = np.int64(0)   # not a literal: the calls must match the compiled int64 signatures
     for k0 in range(0, k32, 32):
-        mk.nn_4_32(dz, W, dh, o, r4, k0, n_out)
-        mk.nn_1_32(dz, W, dh, r4, n, k0, n_out)
+        if r4 > 0:
+            mk.nn_4_32(dz, W, dh, o, r4, k0, n_out)
+        if r4 < n:
+            mk.nn_1_32(dz, W, dh, r4, n, k0, n_out)
     for k0 in range(k32, k8, 8):
-        mk.nn_4_8(dz, W, dh, o, r4, k0, n_out)
-        mk.nn_1_8(dz, W, dh, r4, n, k0, n_out)
+        if r4 > 0:
+            mk.nn_4_8(dz, W, dh, o, r4, k0, n_out)
+        if r4 < n:
+            mk.nn_1_8(dz, W, dh, r4, n, k0, n_out)
+    if k8 == n_in:
+        return
+    if n_in >= 8:
+        # The last < 8 columns: redo the last full block of 8 (overwrites, same values).
+        if r4 > 0:
+            mk.nn_4_8(dz, W, dh, o, r4, n_in - 8, n_out)
+        if r4 < n:
+            mk.nn_1_8(dz, W, dh, r4, n, n_in - 8, n_out)
+        return
     zero = dh.dtype.type(0)
     for r in range(n):
         for k in range(k8, n_in):
