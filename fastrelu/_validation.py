@@ -105,10 +105,16 @@ def as_matrix(name: str, X: Any, dtype: np.dtype, width: int | None = None) -> n
         raise ValueError(f"{name} is empty (shape {arr.shape}); expected at least one row")
     if width is not None and arr.shape[1] != width:
         raise ValueError(f"{name} has {arr.shape[1]} columns, expected {width} (the network's input width)")
-    arr = np.ascontiguousarray(arr, dtype=dtype)
+    arr = _writable_contiguous(arr, dtype)
     if not np.isfinite(arr).all():
         raise ValueError(f"{name} contains NaN or inf; expected finite values")
     return arr
+
+
+def _writable_contiguous(arr: np.ndarray, dtype) -> np.ndarray:
+    """C-contiguous and writeable: read-only arrays would make numba compile new kernel versions."""
+    arr = np.ascontiguousarray(arr, dtype=dtype)
+    return arr if arr.flags.writeable else arr.copy()
 
 
 def as_targets(y: Any, loss: str, n_rows: int, n_out: int, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
@@ -128,7 +134,7 @@ def as_targets(y: Any, loss: str, n_rows: int, n_out: int, dtype: np.dtype) -> t
             arr = arr[:, None]
         if arr.shape != (n_rows, n_out):
             raise ValueError(f"y has shape {arr.shape}; loss='mse' expects ({n_rows}, {n_out}) like the output")
-        yf = np.ascontiguousarray(arr, dtype=dtype)
+        yf = _writable_contiguous(arr, dtype)
         if not np.isfinite(yf).all():
             raise ValueError("y contains NaN or inf; expected finite values")
         return yf, np.zeros(n_rows, np.int64)
@@ -141,4 +147,4 @@ def as_targets(y: Any, loss: str, n_rows: int, n_out: int, dtype: np.dtype) -> t
     if labels.min() < 0 or labels.max() >= n_out:
         raise ValueError(f"y holds labels in [{labels.min()}, {labels.max()}]; loss='cross_entropy' accepts "
                          f"0..{n_out - 1} for a network with {n_out} outputs")
-    return np.empty((n_rows, 0), dtype), np.ascontiguousarray(labels)
+    return np.empty((n_rows, 0), dtype), _writable_contiguous(labels, np.int64)

@@ -39,7 +39,10 @@ def load(path) -> MLP:
     if not path.exists():
         raise FileNotFoundError(f"path={str(path)!r} does not exist")
     try:
-        with np.load(path, allow_pickle=False) as f:
+        f = np.load(path, allow_pickle=False)
+        if not isinstance(f, np.lib.npyio.NpzFile):
+            raise ValueError("it holds a single array, not a .npz archive")
+        with f:
             missing = [k for k in _KEYS if k not in f.files]
             if missing:
                 raise ValueError(f"missing arrays {missing}")

@@ -65,7 +65,7 @@ def _schedule(n: int, batch_size: int, epochs: int, steps: int | None, shuffle: 
     base = np.arange(n_epochs)[:, None] * n
     begins = (base + within[None, :-1]).ravel()[:total]
     ends = (base + within[None, 1:]).ravel()[:total]
-    return order, np.append(begins, ends[-1:]).astype(np.int64)
+    return order, np.append(begins, ends[-1] if total else 0).astype(np.int64)
 
 
 def minibatches(n: int, batch_size: int, *, epochs: int = 1, steps: int | None = None,
