@@ -28,7 +28,14 @@ from fastrelu.kernels._config import BLAS_MIN_MACS, JIT
 
 @contextlib.contextmanager
 def _slp_vectorizer():
-    """Switch numba's SLP vectorizer on for the compilations inside the block."""
+    """Switch numba's SLP vectorizer on for the compilations inside the block.
+
+    Every compilation starts with ``numba.core.config.reload_config()``, which re-reads all
+    settings (SLP included) whenever a ``NUMBA_*`` environment variable changed since the last
+    read -- as ``ensure_cache_dir`` does by setting ``NUMBA_CACHE_DIR``. Reloading here first
+    keeps the compilations below from resetting the flag.
+    """
+    _numba_config.reload_config()
     old = _numba_config.SLP_VECTORIZE
     _numba_config.SLP_VECTORIZE = 1
     try:
