@@ -129,5 +129,7 @@ def _render(doc: dict) -> None:
         else:
             out_console.print(f"[red]cold start failed: {cold.get('error')}[/]")
     m = doc["machine"]
+    blas = ", ".join(f"{k} {v}" for k, v in (m.get("openblas_core") or {}).items()) or "unknown"
     out_console.print(f"{doc['date']}, {m.get('cpu_model', m.get('processor'))}, {m['cpu_count']} cores, "
-                      f"repeat {doc['repeat']} (medians); fastrelu x = median(impl) / median(fastrelu)")
+                      f"OpenBLAS kernels: {blas}; repeat {doc['repeat']} (medians); "
+                      f"fastrelu x = median(impl) / median(fastrelu)")

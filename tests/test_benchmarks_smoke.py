@@ -200,3 +200,13 @@ def test_cold_start_times_a_fresh_process_and_reports_failure():
     assert doc["ok"] and doc["cold_s"] > 0 and doc["warm_s"] > 0
     bad = ceiling_mod.cold_start([sys.executable, "-c", "raise SystemExit(3)"])
     assert not bad["ok"] and "exited 3" in bad["error"] and bad["warm_s"] is None
+
+
+def test_machine_info_names_the_blas_kernels():
+    from fastrelu.benchmarks.runner import machine_info
+
+    info = machine_info()
+    assert info["cpu_count"] >= 1 and info["numpy"] == np.__version__
+    # numpy's bundled OpenBLAS reports the kernel family it picked (e.g. "Haswell", "SkylakeX").
+    if info["openblas_core"]:
+        assert all(isinstance(v, str) and v for v in info["openblas_core"].values())
