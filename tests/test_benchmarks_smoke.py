@@ -78,9 +78,10 @@ def test_problem_is_deterministic_and_uses_fit_batches():
 @pytest.mark.parametrize("name", ["numpy", "torch", "jax"])
 def test_gate_peer_matches_fastrelu(workload, name):
     problem = make_problem(get_workload(workload, **SMALL[workload]))
+    peer_run = _prepare(workload, name)(problem)  # imports the peer before limiting its threads
+    ours_run = _prepare(workload, "fastrelu")(problem)
     with thread_limit(1):  # torch's 2-thread mode crawls on a shared 2-core machine
-        peer = _prepare(workload, name)(problem)()
-        ours = _prepare(workload, "fastrelu")(problem)()
+        peer, ours = peer_run(), ours_run()
     agreement = check_agreement(problem, {"fastrelu": ours, name: peer})
     initial = evaluate_loss(problem, problem.params)
     assert agreement[name].reference == "fastrelu"
@@ -94,8 +95,9 @@ def test_gate_peer_matches_fastrelu(workload, name):
 def test_gate_ensemble_peers_match_numpy(name):
     problem = make_problem(get_workload("W2", **SMALL["W2"]))
     ref = _prepare("W2", "numpy-batched")(problem)()
+    peer_run = _prepare("W2", name)(problem)
     with thread_limit(1):
-        peer = _prepare("W2", name)(problem)()
+        peer = peer_run()
     assert peer.params[0][0].shape == (6, 32, 10)
     agreement = check_agreement(problem, {"numpy-batched": ref, name: peer})
     assert agreement[name].agrees, agreement[name]
