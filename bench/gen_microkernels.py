@@ -28,6 +28,7 @@ import numpy as np
 from numba import njit
 
 from fastrelu.kernels._config import JIT
+from fastrelu.kernels.intrinsics import fma
 
 #: The package's flags without ``reassoc``: the loop vectorizer would otherwise vectorize the
 #: reduction loops with gathers (across ``t``) instead of leaving the blocks to SLP.
@@ -53,7 +54,7 @@ def rank1(mode, I, K):
         L.append(f"            g{i} = {a(i)}")
     for k in range(K):
         L.append(f"            b{k} = B[t, v + {U(k)}]")
-        L.append("            " + "; ".join(f"a{i}_{k} += g{i} * b{k}" for i in range(I)))
+        L.append("            " + "; ".join(f"a{i}_{k} = fma(g{i}, b{k}, a{i}_{k})" for i in range(I)))
     for i in range(I):
         L.append("        " + "; ".join(f"C[u + {U(i)}, v + {U(k)}] = a{i}_{k}" for k in range(K)))
     return "\n".join(L)
@@ -66,7 +67,7 @@ def tncol(I):
          f"    for i_ in range(i_start, i_end, {I}):", "        u = np.uint64(i_)",
          "        " + "; ".join(f"a{i} = z" for i in range(I)),
          "        for t_ in range(nt):", "            t = np.uint64(t_)", "            x = B[t, v]"]
-    L.append("            " + "; ".join(f"a{i} += A[t, u + {U(i)}] * x" for i in range(I)))
+    L.append("            " + "; ".join(f"a{i} = fma(A[t, u + {U(i)}], x, a{i})" for i in range(I)))
     L.append("        " + "; ".join(f"C[u + {U(i)}, v] = a{i}" for i in range(I)))
     return "\n".join(L)
 
@@ -88,7 +89,7 @@ def nt(J, KC):
     L.append("                    " + "; ".join(f"a{jj} = z[r, u + {U(jj)}]" for jj in range(J)))
     for kk in range(KC):
         L.append(f"                x = h[r, v + {U(kk)}]")
-        L.append("                " + "; ".join(f"a{jj} += x * w{kk}_{jj}" for jj in range(J)))
+        L.append("                " + "; ".join(f"a{jj} = fma(x, w{kk}_{jj}, a{jj})" for jj in range(J)))
     L.append("                " + "; ".join(f"z[r, u + {U(jj)}] = a{jj}" for jj in range(J)))
     return "\n".join(L)
 

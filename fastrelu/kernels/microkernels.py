@@ -18,6 +18,7 @@ import numpy as np
 from numba import njit
 
 from fastrelu.kernels._config import JIT
+from fastrelu.kernels.intrinsics import fma
 
 #: The package's flags without ``reassoc``: the loop vectorizer would otherwise vectorize the
 #: reduction loops with gathers (across ``t``) instead of leaving the blocks to SLP.
@@ -78,69 +79,69 @@ def tn_4_32(A, B, C, i_start, i_end, k0, nt):
             g2 = A[t, u + _U2]
             g3 = A[t, u + _U3]
             b0 = B[t, v + _U0]
-            a0_0 += g0 * b0; a1_0 += g1 * b0; a2_0 += g2 * b0; a3_0 += g3 * b0
+            a0_0 = fma(g0, b0, a0_0); a1_0 = fma(g1, b0, a1_0); a2_0 = fma(g2, b0, a2_0); a3_0 = fma(g3, b0, a3_0)
             b1 = B[t, v + _U1]
-            a0_1 += g0 * b1; a1_1 += g1 * b1; a2_1 += g2 * b1; a3_1 += g3 * b1
+            a0_1 = fma(g0, b1, a0_1); a1_1 = fma(g1, b1, a1_1); a2_1 = fma(g2, b1, a2_1); a3_1 = fma(g3, b1, a3_1)
             b2 = B[t, v + _U2]
-            a0_2 += g0 * b2; a1_2 += g1 * b2; a2_2 += g2 * b2; a3_2 += g3 * b2
+            a0_2 = fma(g0, b2, a0_2); a1_2 = fma(g1, b2, a1_2); a2_2 = fma(g2, b2, a2_2); a3_2 = fma(g3, b2, a3_2)
             b3 = B[t, v + _U3]
-            a0_3 += g0 * b3; a1_3 += g1 * b3; a2_3 += g2 * b3; a3_3 += g3 * b3
+            a0_3 = fma(g0, b3, a0_3); a1_3 = fma(g1, b3, a1_3); a2_3 = fma(g2, b3, a2_3); a3_3 = fma(g3, b3, a3_3)
             b4 = B[t, v + _U4]
-            a0_4 += g0 * b4; a1_4 += g1 * b4; a2_4 += g2 * b4; a3_4 += g3 * b4
+            a0_4 = fma(g0, b4, a0_4); a1_4 = fma(g1, b4, a1_4); a2_4 = fma(g2, b4, a2_4); a3_4 = fma(g3, b4, a3_4)
             b5 = B[t, v + _U5]
-            a0_5 += g0 * b5; a1_5 += g1 * b5; a2_5 += g2 * b5; a3_5 += g3 * b5
+            a0_5 = fma(g0, b5, a0_5); a1_5 = fma(g1, b5, a1_5); a2_5 = fma(g2, b5, a2_5); a3_5 = fma(g3, b5, a3_5)
             b6 = B[t, v + _U6]
-            a0_6 += g0 * b6; a1_6 += g1 * b6; a2_6 += g2 * b6; a3_6 += g3 * b6
+            a0_6 = fma(g0, b6, a0_6); a1_6 = fma(g1, b6, a1_6); a2_6 = fma(g2, b6, a2_6); a3_6 = fma(g3, b6, a3_6)
             b7 = B[t, v + _U7]
-            a0_7 += g0 * b7; a1_7 += g1 * b7; a2_7 += g2 * b7; a3_7 += g3 * b7
+            a0_7 = fma(g0, b7, a0_7); a1_7 = fma(g1, b7, a1_7); a2_7 = fma(g2, b7, a2_7); a3_7 = fma(g3, b7, a3_7)
             b8 = B[t, v + _U8]
-            a0_8 += g0 * b8; a1_8 += g1 * b8; a2_8 += g2 * b8; a3_8 += g3 * b8
+            a0_8 = fma(g0, b8, a0_8); a1_8 = fma(g1, b8, a1_8); a2_8 = fma(g2, b8, a2_8); a3_8 = fma(g3, b8, a3_8)
             b9 = B[t, v + _U9]
-            a0_9 += g0 * b9; a1_9 += g1 * b9; a2_9 += g2 * b9; a3_9 += g3 * b9
+            a0_9 = fma(g0, b9, a0_9); a1_9 = fma(g1, b9, a1_9); a2_9 = fma(g2, b9, a2_9); a3_9 = fma(g3, b9, a3_9)
             b10 = B[t, v + _U10]
-            a0_10 += g0 * b10; a1_10 += g1 * b10; a2_10 += g2 * b10; a3_10 += g3 * b10
+            a0_10 = fma(g0, b10, a0_10); a1_10 = fma(g1, b10, a1_10); a2_10 = fma(g2, b10, a2_10); a3_10 = fma(g3, b10, a3_10)
             b11 = B[t, v + _U11]
-            a0_11 += g0 * b11; a1_11 += g1 * b11; a2_11 += g2 * b11; a3_11 += g3 * b11
+            a0_11 = fma(g0, b11, a0_11); a1_11 = fma(g1, b11, a1_11); a2_11 = fma(g2, b11, a2_11); a3_11 = fma(g3, b11, a3_11)
             b12 = B[t, v + _U12]
-            a0_12 += g0 * b12; a1_12 += g1 * b12; a2_12 += g2 * b12; a3_12 += g3 * b12
+            a0_12 = fma(g0, b12, a0_12); a1_12 = fma(g1, b12, a1_12); a2_12 = fma(g2, b12, a2_12); a3_12 = fma(g3, b12, a3_12)
             b13 = B[t, v + _U13]
-            a0_13 += g0 * b13; a1_13 += g1 * b13; a2_13 += g2 * b13; a3_13 += g3 * b13
+            a0_13 = fma(g0, b13, a0_13); a1_13 = fma(g1, b13, a1_13); a2_13 = fma(g2, b13, a2_13); a3_13 = fma(g3, b13, a3_13)
             b14 = B[t, v + _U14]
-            a0_14 += g0 * b14; a1_14 += g1 * b14; a2_14 += g2 * b14; a3_14 += g3 * b14
+            a0_14 = fma(g0, b14, a0_14); a1_14 = fma(g1, b14, a1_14); a2_14 = fma(g2, b14, a2_14); a3_14 = fma(g3, b14, a3_14)
             b15 = B[t, v + _U15]
-            a0_15 += g0 * b15; a1_15 += g1 * b15; a2_15 += g2 * b15; a3_15 += g3 * b15
+            a0_15 = fma(g0, b15, a0_15); a1_15 = fma(g1, b15, a1_15); a2_15 = fma(g2, b15, a2_15); a3_15 = fma(g3, b15, a3_15)
             b16 = B[t, v + _U16]
-            a0_16 += g0 * b16; a1_16 += g1 * b16; a2_16 += g2 * b16; a3_16 += g3 * b16
+            a0_16 = fma(g0, b16, a0_16); a1_16 = fma(g1, b16, a1_16); a2_16 = fma(g2, b16, a2_16); a3_16 = fma(g3, b16, a3_16)
             b17 = B[t, v + _U17]
-            a0_17 += g0 * b17; a1_17 += g1 * b17; a2_17 += g2 * b17; a3_17 += g3 * b17
+            a0_17 = fma(g0, b17, a0_17); a1_17 = fma(g1, b17, a1_17); a2_17 = fma(g2, b17, a2_17); a3_17 = fma(g3, b17, a3_17)
             b18 = B[t, v + _U18]
-            a0_18 += g0 * b18; a1_18 += g1 * b18; a2_18 += g2 * b18; a3_18 += g3 * b18
+            a0_18 = fma(g0, b18, a0_18); a1_18 = fma(g1, b18, a1_18); a2_18 = fma(g2, b18, a2_18); a3_18 = fma(g3, b18, a3_18)
             b19 = B[t, v + _U19]
-            a0_19 += g0 * b19; a1_19 += g1 * b19; a2_19 += g2 * b19; a3_19 += g3 * b19
+            a0_19 = fma(g0, b19, a0_19); a1_19 = fma(g1, b19, a1_19); a2_19 = fma(g2, b19, a2_19); a3_19 = fma(g3, b19, a3_19)
             b20 = B[t, v + _U20]
-            a0_20 += g0 * b20; a1_20 += g1 * b20; a2_20 += g2 * b20; a3_20 += g3 * b20
+            a0_20 = fma(g0, b20, a0_20); a1_20 = fma(g1, b20, a1_20); a2_20 = fma(g2, b20, a2_20); a3_20 = fma(g3, b20, a3_20)
             b21 = B[t, v + _U21]
-            a0_21 += g0 * b21; a1_21 += g1 * b21; a2_21 += g2 * b21; a3_21 += g3 * b21
+            a0_21 = fma(g0, b21, a0_21); a1_21 = fma(g1, b21, a1_21); a2_21 = fma(g2, b21, a2_21); a3_21 = fma(g3, b21, a3_21)
             b22 = B[t, v + _U22]
-            a0_22 += g0 * b22; a1_22 += g1 * b22; a2_22 += g2 * b22; a3_22 += g3 * b22
+            a0_22 = fma(g0, b22, a0_22); a1_22 = fma(g1, b22, a1_22); a2_22 = fma(g2, b22, a2_22); a3_22 = fma(g3, b22, a3_22)
             b23 = B[t, v + _U23]
-            a0_23 += g0 * b23; a1_23 += g1 * b23; a2_23 += g2 * b23; a3_23 += g3 * b23
+            a0_23 = fma(g0, b23, a0_23); a1_23 = fma(g1, b23, a1_23); a2_23 = fma(g2, b23, a2_23); a3_23 = fma(g3, b23, a3_23)
             b24 = B[t, v + _U24]
-            a0_24 += g0 * b24; a1_24 += g1 * b24; a2_24 += g2 * b24; a3_24 += g3 * b24
+            a0_24 = fma(g0, b24, a0_24); a1_24 = fma(g1, b24, a1_24); a2_24 = fma(g2, b24, a2_24); a3_24 = fma(g3, b24, a3_24)
             b25 = B[t, v + _U25]
-            a0_25 += g0 * b25; a1_25 += g1 * b25; a2_25 += g2 * b25; a3_25 += g3 * b25
+            a0_25 = fma(g0, b25, a0_25); a1_25 = fma(g1, b25, a1_25); a2_25 = fma(g2, b25, a2_25); a3_25 = fma(g3, b25, a3_25)
             b26 = B[t, v + _U26]
-            a0_26 += g0 * b26; a1_26 += g1 * b26; a2_26 += g2 * b26; a3_26 += g3 * b26
+            a0_26 = fma(g0, b26, a0_26); a1_26 = fma(g1, b26, a1_26); a2_26 = fma(g2, b26, a2_26); a3_26 = fma(g3, b26, a3_26)
             b27 = B[t, v + _U27]
-            a0_27 += g0 * b27; a1_27 += g1 * b27; a2_27 += g2 * b27; a3_27 += g3 * b27
+            a0_27 = fma(g0, b27, a0_27); a1_27 = fma(g1, b27, a1_27); a2_27 = fma(g2, b27, a2_27); a3_27 = fma(g3, b27, a3_27)
             b28 = B[t, v + _U28]
-            a0_28 += g0 * b28; a1_28 += g1 * b28; a2_28 += g2 * b28; a3_28 += g3 * b28
+            a0_28 = fma(g0, b28, a0_28); a1_28 = fma(g1, b28, a1_28); a2_28 = fma(g2, b28, a2_28); a3_28 = fma(g3, b28, a3_28)
             b29 = B[t, v + _U29]
-            a0_29 += g0 * b29; a1_29 += g1 * b29; a2_29 += g2 * b29; a3_29 += g3 * b29
+            a0_29 = fma(g0, b29, a0_29); a1_29 = fma(g1, b29, a1_29); a2_29 = fma(g2, b29, a2_29); a3_29 = fma(g3, b29, a3_29)
             b30 = B[t, v + _U30]
-            a0_30 += g0 * b30; a1_30 += g1 * b30; a2_30 += g2 * b30; a3_30 += g3 * b30
+            a0_30 = fma(g0, b30, a0_30); a1_30 = fma(g1, b30, a1_30); a2_30 = fma(g2, b30, a2_30); a3_30 = fma(g3, b30, a3_30)
             b31 = B[t, v + _U31]
-            a0_31 += g0 * b31; a1_31 += g1 * b31; a2_31 += g2 * b31; a3_31 += g3 * b31
+            a0_31 = fma(g0, b31, a0_31); a1_31 = fma(g1, b31, a1_31); a2_31 = fma(g2, b31, a2_31); a3_31 = fma(g3, b31, a3_31)
         C[u + _U0, v + _U0] = a0_0; C[u + _U0, v + _U1] = a0_1; C[u + _U0, v + _U2] = a0_2; C[u + _U0, v + _U3] = a0_3; C[u + _U0, v + _U4] = a0_4; C[u + _U0, v + _U5] = a0_5; C[u + _U0, v + _U6] = a0_6; C[u + _U0, v + _U7] = a0_7; C[u + _U0, v + _U8] = a0_8; C[u + _U0, v + _U9] = a0_9; C[u + _U0, v + _U10] = a0_10; C[u + _U0, v + _U11] = a0_11; C[u + _U0, v + _U12] = a0_12; C[u + _U0, v + _U13] = a0_13; C[u + _U0, v + _U14] = a0_14; C[u + _U0, v + _U15] = a0_15; C[u + _U0, v + _U16] = a0_16; C[u + _U0, v + _U17] = a0_17; C[u + _U0, v + _U18] = a0_18; C[u + _U0, v + _U19] = a0_19; C[u + _U0, v + _U20] = a0_20; C[u + _U0, v + _U21] = a0_21; C[u + _U0, v + _U22] = a0_22; C[u + _U0, v + _U23] = a0_23; C[u + _U0, v + _U24] = a0_24; C[u + _U0, v + _U25] = a0_25; C[u + _U0, v + _U26] = a0_26; C[u + _U0, v + _U27] = a0_27; C[u + _U0, v + _U28] = a0_28; C[u + _U0, v + _U29] = a0_29; C[u + _U0, v + _U30] = a0_30; C[u + _U0, v + _U31] = a0_31
         C[u + _U1, v + _U0] = a1_0; C[u + _U1, v + _U1] = a1_1; C[u + _U1, v + _U2] = a1_2; C[u + _U1, v + _U3] = a1_3; C[u + _U1, v + _U4] = a1_4; C[u + _U1, v + _U5] = a1_5; C[u + _U1, v + _U6] = a1_6; C[u + _U1, v + _U7] = a1_7; C[u + _U1, v + _U8] = a1_8; C[u + _U1, v + _U9] = a1_9; C[u + _U1, v + _U10] = a1_10; C[u + _U1, v + _U11] = a1_11; C[u + _U1, v + _U12] = a1_12; C[u + _U1, v + _U13] = a1_13; C[u + _U1, v + _U14] = a1_14; C[u + _U1, v + _U15] = a1_15; C[u + _U1, v + _U16] = a1_16; C[u + _U1, v + _U17] = a1_17; C[u + _U1, v + _U18] = a1_18; C[u + _U1, v + _U19] = a1_19; C[u + _U1, v + _U20] = a1_20; C[u + _U1, v + _U21] = a1_21; C[u + _U1, v + _U22] = a1_22; C[u + _U1, v + _U23] = a1_23; C[u + _U1, v + _U24] = a1_24; C[u + _U1, v + _U25] = a1_25; C[u + _U1, v + _U26] = a1_26; C[u + _U1, v + _U27] = a1_27; C[u + _U1, v + _U28] = a1_28; C[u + _U1, v + _U29] = a1_29; C[u + _U1, v + _U30] = a1_30; C[u + _U1, v + _U31] = a1_31
         C[u + _U2, v + _U0] = a2_0; C[u + _U2, v + _U1] = a2_1; C[u + _U2, v + _U2] = a2_2; C[u + _U2, v + _U3] = a2_3; C[u + _U2, v + _U4] = a2_4; C[u + _U2, v + _U5] = a2_5; C[u + _U2, v + _U6] = a2_6; C[u + _U2, v + _U7] = a2_7; C[u + _U2, v + _U8] = a2_8; C[u + _U2, v + _U9] = a2_9; C[u + _U2, v + _U10] = a2_10; C[u + _U2, v + _U11] = a2_11; C[u + _U2, v + _U12] = a2_12; C[u + _U2, v + _U13] = a2_13; C[u + _U2, v + _U14] = a2_14; C[u + _U2, v + _U15] = a2_15; C[u + _U2, v + _U16] = a2_16; C[u + _U2, v + _U17] = a2_17; C[u + _U2, v + _U18] = a2_18; C[u + _U2, v + _U19] = a2_19; C[u + _U2, v + _U20] = a2_20; C[u + _U2, v + _U21] = a2_21; C[u + _U2, v + _U22] = a2_22; C[u + _U2, v + _U23] = a2_23; C[u + _U2, v + _U24] = a2_24; C[u + _U2, v + _U25] = a2_25; C[u + _U2, v + _U26] = a2_26; C[u + _U2, v + _U27] = a2_27; C[u + _U2, v + _U28] = a2_28; C[u + _U2, v + _U29] = a2_29; C[u + _U2, v + _U30] = a2_30; C[u + _U2, v + _U31] = a2_31
@@ -165,21 +166,21 @@ def tn_4_8(A, B, C, i_start, i_end, k0, nt):
             g2 = A[t, u + _U2]
             g3 = A[t, u + _U3]
             b0 = B[t, v + _U0]
-            a0_0 += g0 * b0; a1_0 += g1 * b0; a2_0 += g2 * b0; a3_0 += g3 * b0
+            a0_0 = fma(g0, b0, a0_0); a1_0 = fma(g1, b0, a1_0); a2_0 = fma(g2, b0, a2_0); a3_0 = fma(g3, b0, a3_0)
             b1 = B[t, v + _U1]
-            a0_1 += g0 * b1; a1_1 += g1 * b1; a2_1 += g2 * b1; a3_1 += g3 * b1
+            a0_1 = fma(g0, b1, a0_1); a1_1 = fma(g1, b1, a1_1); a2_1 = fma(g2, b1, a2_1); a3_1 = fma(g3, b1, a3_1)
             b2 = B[t, v + _U2]
-            a0_2 += g0 * b2; a1_2 += g1 * b2; a2_2 += g2 * b2; a3_2 += g3 * b2
+            a0_2 = fma(g0, b2, a0_2); a1_2 = fma(g1, b2, a1_2); a2_2 = fma(g2, b2, a2_2); a3_2 = fma(g3, b2, a3_2)
             b3 = B[t, v + _U3]
-            a0_3 += g0 * b3; a1_3 += g1 * b3; a2_3 += g2 * b3; a3_3 += g3 * b3
+            a0_3 = fma(g0, b3, a0_3); a1_3 = fma(g1, b3, a1_3); a2_3 = fma(g2, b3, a2_3); a3_3 = fma(g3, b3, a3_3)
             b4 = B[t, v + _U4]
-            a0_4 += g0 * b4; a1_4 += g1 * b4; a2_4 += g2 * b4; a3_4 += g3 * b4
+            a0_4 = fma(g0, b4, a0_4); a1_4 = fma(g1, b4, a1_4); a2_4 = fma(g2, b4, a2_4); a3_4 = fma(g3, b4, a3_4)
             b5 = B[t, v + _U5]
-            a0_5 += g0 * b5; a1_5 += g1 * b5; a2_5 += g2 * b5; a3_5 += g3 * b5
+            a0_5 = fma(g0, b5, a0_5); a1_5 = fma(g1, b5, a1_5); a2_5 = fma(g2, b5, a2_5); a3_5 = fma(g3, b5, a3_5)
             b6 = B[t, v + _U6]
-            a0_6 += g0 * b6; a1_6 += g1 * b6; a2_6 += g2 * b6; a3_6 += g3 * b6
+            a0_6 = fma(g0, b6, a0_6); a1_6 = fma(g1, b6, a1_6); a2_6 = fma(g2, b6, a2_6); a3_6 = fma(g3, b6, a3_6)
             b7 = B[t, v + _U7]
-            a0_7 += g0 * b7; a1_7 += g1 * b7; a2_7 += g2 * b7; a3_7 += g3 * b7
+            a0_7 = fma(g0, b7, a0_7); a1_7 = fma(g1, b7, a1_7); a2_7 = fma(g2, b7, a2_7); a3_7 = fma(g3, b7, a3_7)
         C[u + _U0, v + _U0] = a0_0; C[u + _U0, v + _U1] = a0_1; C[u + _U0, v + _U2] = a0_2; C[u + _U0, v + _U3] = a0_3; C[u + _U0, v + _U4] = a0_4; C[u + _U0, v + _U5] = a0_5; C[u + _U0, v + _U6] = a0_6; C[u + _U0, v + _U7] = a0_7
         C[u + _U1, v + _U0] = a1_0; C[u + _U1, v + _U1] = a1_1; C[u + _U1, v + _U2] = a1_2; C[u + _U1, v + _U3] = a1_3; C[u + _U1, v + _U4] = a1_4; C[u + _U1, v + _U5] = a1_5; C[u + _U1, v + _U6] = a1_6; C[u + _U1, v + _U7] = a1_7
         C[u + _U2, v + _U0] = a2_0; C[u + _U2, v + _U1] = a2_1; C[u + _U2, v + _U2] = a2_2; C[u + _U2, v + _U3] = a2_3; C[u + _U2, v + _U4] = a2_4; C[u + _U2, v + _U5] = a2_5; C[u + _U2, v + _U6] = a2_6; C[u + _U2, v + _U7] = a2_7
@@ -198,69 +199,69 @@ def tn_1_32(A, B, C, i_start, i_end, k0, nt):
             t = np.uint64(t_)
             g0 = A[t, u + _U0]
             b0 = B[t, v + _U0]
-            a0_0 += g0 * b0
+            a0_0 = fma(g0, b0, a0_0)
             b1 = B[t, v + _U1]
-            a0_1 += g0 * b1
+            a0_1 = fma(g0, b1, a0_1)
             b2 = B[t, v + _U2]
-            a0_2 += g0 * b2
+            a0_2 = fma(g0, b2, a0_2)
             b3 = B[t, v + _U3]
-            a0_3 += g0 * b3
+            a0_3 = fma(g0, b3, a0_3)
             b4 = B[t, v + _U4]
-            a0_4 += g0 * b4
+            a0_4 = fma(g0, b4, a0_4)
             b5 = B[t, v + _U5]
-            a0_5 += g0 * b5
+            a0_5 = fma(g0, b5, a0_5)
             b6 = B[t, v + _U6]
-            a0_6 += g0 * b6
+            a0_6 = fma(g0, b6, a0_6)
             b7 = B[t, v + _U7]
-            a0_7 += g0 * b7
+            a0_7 = fma(g0, b7, a0_7)
             b8 = B[t, v + _U8]
-            a0_8 += g0 * b8
+            a0_8 = fma(g0, b8, a0_8)
             b9 = B[t, v + _U9]
-            a0_9 += g0 * b9
+            a0_9 = fma(g0, b9, a0_9)
             b10 = B[t, v + _U10]
-            a0_10 += g0 * b10
+            a0_10 = fma(g0, b10, a0_10)
             b11 = B[t, v + _U11]
-            a0_11 += g0 * b11
+            a0_11 = fma(g0, b11, a0_11)
             b12 = B[t, v + _U12]
-            a0_12 += g0 * b12
+            a0_12 = fma(g0, b12, a0_12)
             b13 = B[t, v + _U13]
-            a0_13 += g0 * b13
+            a0_13 = fma(g0, b13, a0_13)
             b14 = B[t, v + _U14]
-            a0_14 += g0 * b14
+            a0_14 = fma(g0, b14, a0_14)
             b15 = B[t, v + _U15]
-            a0_15 += g0 * b15
+            a0_15 = fma(g0, b15, a0_15)
             b16 = B[t, v + _U16]
-            a0_16 += g0 * b16
+            a0_16 = fma(g0, b16, a0_16)
             b17 = B[t, v + _U17]
-            a0_17 += g0 * b17
+            a0_17 = fma(g0, b17, a0_17)
             b18 = B[t, v + _U18]
-            a0_18 += g0 * b18
+            a0_18 = fma(g0, b18, a0_18)
             b19 = B[t, v + _U19]
-            a0_19 += g0 * b19
+            a0_19 = fma(g0, b19, a0_19)
             b20 = B[t, v + _U20]
-            a0_20 += g0 * b20
+            a0_20 = fma(g0, b20, a0_20)
             b21 = B[t, v + _U21]
-            a0_21 += g0 * b21
+            a0_21 = fma(g0, b21, a0_21)
             b22 = B[t, v + _U22]
-            a0_22 += g0 * b22
+            a0_22 = fma(g0, b22, a0_22)
             b23 = B[t, v + _U23]
-            a0_23 += g0 * b23
+            a0_23 = fma(g0, b23, a0_23)
             b24 = B[t, v + _U24]
-            a0_24 += g0 * b24
+            a0_24 = fma(g0, b24, a0_24)
             b25 = B[t, v + _U25]
-            a0_25 += g0 * b25
+            a0_25 = fma(g0, b25, a0_25)
             b26 = B[t, v + _U26]
-            a0_26 += g0 * b26
+            a0_26 = fma(g0, b26, a0_26)
             b27 = B[t, v + _U27]
-            a0_27 += g0 * b27
+            a0_27 = fma(g0, b27, a0_27)
             b28 = B[t, v + _U28]
-            a0_28 += g0 * b28
+            a0_28 = fma(g0, b28, a0_28)
             b29 = B[t, v + _U29]
-            a0_29 += g0 * b29
+            a0_29 = fma(g0, b29, a0_29)
             b30 = B[t, v + _U30]
-            a0_30 += g0 * b30
+            a0_30 = fma(g0, b30, a0_30)
             b31 = B[t, v + _U31]
-            a0_31 += g0 * b31
+            a0_31 = fma(g0, b31, a0_31)
         C[u + _U0, v + _U0] = a0_0; C[u + _U0, v + _U1] = a0_1; C[u + _U0, v + _U2] = a0_2; C[u + _U0, v + _U3] = a0_3; C[u + _U0, v + _U4] = a0_4; C[u + _U0, v + _U5] = a0_5; C[u + _U0, v + _U6] = a0_6; C[u + _U0, v + _U7] = a0_7; C[u + _U0, v + _U8] = a0_8; C[u + _U0, v + _U9] = a0_9; C[u + _U0, v + _U10] = a0_10; C[u + _U0, v + _U11] = a0_11; C[u + _U0, v + _U12] = a0_12; C[u + _U0, v + _U13] = a0_13; C[u + _U0, v + _U14] = a0_14; C[u + _U0, v + _U15] = a0_15; C[u + _U0, v + _U16] = a0_16; C[u + _U0, v + _U17] = a0_17; C[u + _U0, v + _U18] = a0_18; C[u + _U0, v + _U19] = a0_19; C[u + _U0, v + _U20] = a0_20; C[u + _U0, v + _U21] = a0_21; C[u + _U0, v + _U22] = a0_22; C[u + _U0, v + _U23] = a0_23; C[u + _U0, v + _U24] = a0_24; C[u + _U0, v + _U25] = a0_25; C[u + _U0, v + _U26] = a0_26; C[u + _U0, v + _U27] = a0_27; C[u + _U0, v + _U28] = a0_28; C[u + _U0, v + _U29] = a0_29; C[u + _U0, v + _U30] = a0_30; C[u + _U0, v + _U31] = a0_31
 
 
@@ -276,21 +277,21 @@ def tn_1_8(A, B, C, i_start, i_end, k0, nt):
             t = np.uint64(t_)
             g0 = A[t, u + _U0]
             b0 = B[t, v + _U0]
-            a0_0 += g0 * b0
+            a0_0 = fma(g0, b0, a0_0)
             b1 = B[t, v + _U1]
-            a0_1 += g0 * b1
+            a0_1 = fma(g0, b1, a0_1)
             b2 = B[t, v + _U2]
-            a0_2 += g0 * b2
+            a0_2 = fma(g0, b2, a0_2)
             b3 = B[t, v + _U3]
-            a0_3 += g0 * b3
+            a0_3 = fma(g0, b3, a0_3)
             b4 = B[t, v + _U4]
-            a0_4 += g0 * b4
+            a0_4 = fma(g0, b4, a0_4)
             b5 = B[t, v + _U5]
-            a0_5 += g0 * b5
+            a0_5 = fma(g0, b5, a0_5)
             b6 = B[t, v + _U6]
-            a0_6 += g0 * b6
+            a0_6 = fma(g0, b6, a0_6)
             b7 = B[t, v + _U7]
-            a0_7 += g0 * b7
+            a0_7 = fma(g0, b7, a0_7)
         C[u + _U0, v + _U0] = a0_0; C[u + _U0, v + _U1] = a0_1; C[u + _U0, v + _U2] = a0_2; C[u + _U0, v + _U3] = a0_3; C[u + _U0, v + _U4] = a0_4; C[u + _U0, v + _U5] = a0_5; C[u + _U0, v + _U6] = a0_6; C[u + _U0, v + _U7] = a0_7
 
 
@@ -312,69 +313,69 @@ def nn_4_32(A, B, C, i_start, i_end, k0, nt):
             g2 = A[u + _U2, t]
             g3 = A[u + _U3, t]
             b0 = B[t, v + _U0]
-            a0_0 += g0 * b0; a1_0 += g1 * b0; a2_0 += g2 * b0; a3_0 += g3 * b0
+            a0_0 = fma(g0, b0, a0_0); a1_0 = fma(g1, b0, a1_0); a2_0 = fma(g2, b0, a2_0); a3_0 = fma(g3, b0, a3_0)
             b1 = B[t, v + _U1]
-            a0_1 += g0 * b1; a1_1 += g1 * b1; a2_1 += g2 * b1; a3_1 += g3 * b1
+            a0_1 = fma(g0, b1, a0_1); a1_1 = fma(g1, b1, a1_1); a2_1 = fma(g2, b1, a2_1); a3_1 = fma(g3, b1, a3_1)
             b2 = B[t, v + _U2]
-            a0_2 += g0 * b2; a1_2 += g1 * b2; a2_2 += g2 * b2; a3_2 += g3 * b2
+            a0_2 = fma(g0, b2, a0_2); a1_2 = fma(g1, b2, a1_2); a2_2 = fma(g2, b2, a2_2); a3_2 = fma(g3, b2, a3_2)
             b3 = B[t, v + _U3]
-            a0_3 += g0 * b3; a1_3 += g1 * b3; a2_3 += g2 * b3; a3_3 += g3 * b3
+            a0_3 = fma(g0, b3, a0_3); a1_3 = fma(g1, b3, a1_3); a2_3 = fma(g2, b3, a2_3); a3_3 = fma(g3, b3, a3_3)
             b4 = B[t, v + _U4]
-            a0_4 += g0 * b4; a1_4 += g1 * b4; a2_4 += g2 * b4; a3_4 += g3 * b4
+            a0_4 = fma(g0, b4, a0_4); a1_4 = fma(g1, b4, a1_4); a2_4 = fma(g2, b4, a2_4); a3_4 = fma(g3, b4, a3_4)
             b5 = B[t, v + _U5]
-            a0_5 += g0 * b5; a1_5 += g1 * b5; a2_5 += g2 * b5; a3_5 += g3 * b5
+            a0_5 = fma(g0, b5, a0_5); a1_5 = fma(g1, b5, a1_5); a2_5 = fma(g2, b5, a2_5); a3_5 = fma(g3, b5, a3_5)
             b6 = B[t, v + _U6]
-            a0_6 += g0 * b6; a1_6 += g1 * b6; a2_6 += g2 * b6; a3_6 += g3 * b6
+            a0_6 = fma(g0, b6, a0_6); a1_6 = fma(g1, b6, a1_6); a2_6 = fma(g2, b6, a2_6); a3_6 = fma(g3, b6, a3_6)
             b7 = B[t, v + _U7]
-            a0_7 += g0 * b7; a1_7 += g1 * b7; a2_7 += g2 * b7; a3_7 += g3 * b7
+            a0_7 = fma(g0, b7, a0_7); a1_7 = fma(g1, b7, a1_7); a2_7 = fma(g2, b7, a2_7); a3_7 = fma(g3, b7, a3_7)
             b8 = B[t, v + _U8]
-            a0_8 += g0 * b8; a1_8 += g1 * b8; a2_8 += g2 * b8; a3_8 += g3 * b8
+            a0_8 = fma(g0, b8, a0_8); a1_8 = fma(g1, b8, a1_8); a2_8 = fma(g2, b8, a2_8); a3_8 = fma(g3, b8, a3_8)
             b9 = B[t, v + _U9]
-            a0_9 += g0 * b9; a1_9 += g1 * b9; a2_9 += g2 * b9; a3_9 += g3 * b9
+            a0_9 = fma(g0, b9, a0_9); a1_9 = fma(g1, b9, a1_9); a2_9 = fma(g2, b9, a2_9); a3_9 = fma(g3, b9, a3_9)
             b10 = B[t, v + _U10]
-            a0_10 += g0 * b10; a1_10 += g1 * b10; a2_10 += g2 * b10; a3_10 += g3 * b10
+            a0_10 = fma(g0, b10, a0_10); a1_10 = fma(g1, b10, a1_10); a2_10 = fma(g2, b10, a2_10); a3_10 = fma(g3, b10, a3_10)
             b11 = B[t, v + _U11]
-            a0_11 += g0 * b11; a1_11 += g1 * b11; a2_11 += g2 * b11; a3_11 += g3 * b11
+            a0_11 = fma(g0, b11, a0_11); a1_11 = fma(g1, b11, a1_11); a2_11 = fma(g2, b11, a2_11); a3_11 = fma(g3, b11, a3_11)
             b12 = B[t, v + _U12]
-            a0_12 += g0 * b12; a1_12 += g1 * b12; a2_12 += g2 * b12; a3_12 += g3 * b12
+            a0_12 = fma(g0, b12, a0_12); a1_12 = fma(g1, b12, a1_12); a2_12 = fma(g2, b12, a2_12); a3_12 = fma(g3, b12, a3_12)
             b13 = B[t, v + _U13]
-            a0_13 += g0 * b13; a1_13 += g1 * b13; a2_13 += g2 * b13; a3_13 += g3 * b13
+            a0_13 = fma(g0, b13, a0_13); a1_13 = fma(g1, b13, a1_13); a2_13 = fma(g2, b13, a2_13); a3_13 = fma(g3, b13, a3_13)
             b14 = B[t, v + _U14]
-            a0_14 += g0 * b14; a1_14 += g1 * b14; a2_14 += g2 * b14; a3_14 += g3 * b14
+            a0_14 = fma(g0, b14, a0_14); a1_14 = fma(g1, b14, a1_14); a2_14 = fma(g2, b14, a2_14); a3_14 = fma(g3, b14, a3_14)
             b15 = B[t, v + _U15]
-            a0_15 += g0 * b15; a1_15 += g1 * b15; a2_15 += g2 * b15; a3_15 += g3 * b15
+            a0_15 = fma(g0, b15, a0_15); a1_15 = fma(g1, b15, a1_15); a2_15 = fma(g2, b15, a2_15); a3_15 = fma(g3, b15, a3_15)
             b16 = B[t, v + _U16]
-            a0_16 += g0 * b16; a1_16 += g1 * b16; a2_16 += g2 * b16; a3_16 += g3 * b16
+            a0_16 = fma(g0, b16, a0_16); a1_16 = fma(g1, b16, a1_16); a2_16 = fma(g2, b16, a2_16); a3_16 = fma(g3, b16, a3_16)
             b17 = B[t, v + _U17]
-            a0_17 += g0 * b17; a1_17 += g1 * b17; a2_17 += g2 * b17; a3_17 += g3 * b17
+            a0_17 = fma(g0, b17, a0_17); a1_17 = fma(g1, b17, a1_17); a2_17 = fma(g2, b17, a2_17); a3_17 = fma(g3, b17, a3_17)
             b18 = B[t, v + _U18]
-            a0_18 += g0 * b18; a1_18 += g1 * b18; a2_18 += g2 * b18; a3_18 += g3 * b18
+            a0_18 = fma(g0, b18, a0_18); a1_18 = fma(g1, b18, a1_18); a2_18 = fma(g2, b18, a2_18); a3_18 = fma(g3, b18, a3_18)
             b19 = B[t, v + _U19]
-            a0_19 += g0 * b19; a1_19 += g1 * b19; a2_19 += g2 * b19; a3_19 += g3 * b19
+            a0_19 = fma(g0, b19, a0_19); a1_19 = fma(g1, b19, a1_19); a2_19 = fma(g2, b19, a2_19); a3_19 = fma(g3, b19, a3_19)
             b20 = B[t, v + _U20]
-            a0_20 += g0 * b20; a1_20 += g1 * b20; a2_20 += g2 * b20; a3_20 += g3 * b20
+            a0_20 = fma(g0, b20, a0_20); a1_20 = fma(g1, b20, a1_20); a2_20 = fma(g2, b20, a2_20); a3_20 = fma(g3, b20, a3_20)
             b21 = B[t, v + _U21]
-            a0_21 += g0 * b21; a1_21 += g1 * b21; a2_21 += g2 * b21; a3_21 += g3 * b21
+            a0_21 = fma(g0, b21, a0_21); a1_21 = fma(g1, b21, a1_21); a2_21 = fma(g2, b21, a2_21); a3_21 = fma(g3, b21, a3_21)
             b22 = B[t, v + _U22]
-            a0_22 += g0 * b22; a1_22 += g1 * b22; a2_22 += g2 * b22; a3_22 += g3 * b22
+            a0_22 = fma(g0, b22, a0_22); a1_22 = fma(g1, b22, a1_22); a2_22 = fma(g2, b22, a2_22); a3_22 = fma(g3, b22, a3_22)
             b23 = B[t, v + _U23]
-            a0_23 += g0 * b23; a1_23 += g1 * b23; a2_23 += g2 * b23; a3_23 += g3 * b23
+            a0_23 = fma(g0, b23, a0_23); a1_23 = fma(g1, b23, a1_23); a2_23 = fma(g2, b23, a2_23); a3_23 = fma(g3, b23, a3_23)
             b24 = B[t, v + _U24]
-            a0_24 += g0 * b24; a1_24 += g1 * b24; a2_24 += g2 * b24; a3_24 += g3 * b24
+            a0_24 = fma(g0, b24, a0_24); a1_24 = fma(g1, b24, a1_24); a2_24 = fma(g2, b24, a2_24); a3_24 = fma(g3, b24, a3_24)
             b25 = B[t, v + _U25]
-            a0_25 += g0 * b25; a1_25 += g1 * b25; a2_25 += g2 * b25; a3_25 += g3 * b25
+            a0_25 = fma(g0, b25, a0_25); a1_25 = fma(g1, b25, a1_25); a2_25 = fma(g2, b25, a2_25); a3_25 = fma(g3, b25, a3_25)
             b26 = B[t, v + _U26]
-            a0_26 += g0 * b26; a1_26 += g1 * b26; a2_26 += g2 * b26; a3_26 += g3 * b26
+            a0_26 = fma(g0, b26, a0_26); a1_26 = fma(g1, b26, a1_26); a2_26 = fma(g2, b26, a2_26); a3_26 = fma(g3, b26, a3_26)
             b27 = B[t, v + _U27]
-            a0_27 += g0 * b27; a1_27 += g1 * b27; a2_27 += g2 * b27; a3_27 += g3 * b27
+            a0_27 = fma(g0, b27, a0_27); a1_27 = fma(g1, b27, a1_27); a2_27 = fma(g2, b27, a2_27); a3_27 = fma(g3, b27, a3_27)
             b28 = B[t, v + _U28]
-            a0_28 += g0 * b28; a1_28 += g1 * b28; a2_28 += g2 * b28; a3_28 += g3 * b28
+            a0_28 = fma(g0, b28, a0_28); a1_28 = fma(g1, b28, a1_28); a2_28 = fma(g2, b28, a2_28); a3_28 = fma(g3, b28, a3_28)
             b29 = B[t, v + _U29]
-            a0_29 += g0 * b29; a1_29 += g1 * b29; a2_29 += g2 * b29; a3_29 += g3 * b29
+            a0_29 = fma(g0, b29, a0_29); a1_29 = fma(g1, b29, a1_29); a2_29 = fma(g2, b29, a2_29); a3_29 = fma(g3, b29, a3_29)
             b30 = B[t, v + _U30]
-            a0_30 += g0 * b30; a1_30 += g1 * b30; a2_30 += g2 * b30; a3_30 += g3 * b30
+            a0_30 = fma(g0, b30, a0_30); a1_30 = fma(g1, b30, a1_30); a2_30 = fma(g2, b30, a2_30); a3_30 = fma(g3, b30, a3_30)
             b31 = B[t, v + _U31]
-            a0_31 += g0 * b31; a1_31 += g1 * b31; a2_31 += g2 * b31; a3_31 += g3 * b31
+            a0_31 = fma(g0, b31, a0_31); a1_31 = fma(g1, b31, a1_31); a2_31 = fma(g2, b31, a2_31); a3_31 = fma(g3, b31, a3_31)
         C[u + _U0, v + _U0] = a0_0; C[u + _U0, v + _U1] = a0_1; C[u + _U0, v + _U2] = a0_2; C[u + _U0, v + _U3] = a0_3; C[u + _U0, v + _U4] = a0_4; C[u + _U0, v + _U5] = a0_5; C[u + _U0, v + _U6] = a0_6; C[u + _U0, v + _U7] = a0_7; C[u + _U0, v + _U8] = a0_8; C[u + _U0, v + _U9] = a0_9; C[u + _U0, v + _U10] = a0_10; C[u + _U0, v + _U11] = a0_11; C[u + _U0, v + _U12] = a0_12; C[u + _U0, v + _U13] = a0_13; C[u + _U0, v + _U14] = a0_14; C[u + _U0, v + _U15] = a0_15; C[u + _U0, v + _U16] = a0_16; C[u + _U0, v + _U17] = a0_17; C[u + _U0, v + _U18] = a0_18; C[u + _U0, v + _U19] = a0_19; C[u + _U0, v + _U20] = a0_20; C[u + _U0, v + _U21] = a0_21; C[u + _U0, v + _U22] = a0_22; C[u + _U0, v + _U23] = a0_23; C[u + _U0, v + _U24] = a0_24; C[u + _U0, v + _U25] = a0_25; C[u + _U0, v + _U26] = a0_26; C[u + _U0, v + _U27] = a0_27; C[u + _U0, v + _U28] = a0_28; C[u + _U0, v + _U29] = a0_29; C[u + _U0, v + _U30] = a0_30; C[u + _U0, v + _U31] = a0_31
         C[u + _U1, v + _U0] = a1_0; C[u + _U1, v + _U1] = a1_1; C[u + _U1, v + _U2] = a1_2; C[u + _U1, v + _U3] = a1_3; C[u + _U1, v + _U4] = a1_4; C[u + _U1, v + _U5] = a1_5; C[u + _U1, v + _U6] = a1_6; C[u + _U1, v + _U7] = a1_7; C[u + _U1, v + _U8] = a1_8; C[u + _U1, v + _U9] = a1_9; C[u + _U1, v + _U10] = a1_10; C[u + _U1, v + _U11] = a1_11; C[u + _U1, v + _U12] = a1_12; C[u + _U1, v + _U13] = a1_13; C[u + _U1, v + _U14] = a1_14; C[u + _U1, v + _U15] = a1_15; C[u + _U1, v + _U16] = a1_16; C[u + _U1, v + _U17] = a1_17; C[u + _U1, v + _U18] = a1_18; C[u + _U1, v + _U19] = a1_19; C[u + _U1, v + _U20] = a1_20; C[u + _U1, v + _U21] = a1_21; C[u + _U1, v + _U22] = a1_22; C[u + _U1, v + _U23] = a1_23; C[u + _U1, v + _U24] = a1_24; C[u + _U1, v + _U25] = a1_25; C[u + _U1, v + _U26] = a1_26; C[u + _U1, v + _U27] = a1_27; C[u + _U1, v + _U28] = a1_28; C[u + _U1, v + _U29] = a1_29; C[u + _U1, v + _U30] = a1_30; C[u + _U1, v + _U31] = a1_31
         C[u + _U2, v + _U0] = a2_0; C[u + _U2, v + _U1] = a2_1; C[u + _U2, v + _U2] = a2_2; C[u + _U2, v + _U3] = a2_3; C[u + _U2, v + _U4] = a2_4; C[u + _U2, v + _U5] = a2_5; C[u + _U2, v + _U6] = a2_6; C[u + _U2, v + _U7] = a2_7; C[u + _U2, v + _U8] = a2_8; C[u + _U2, v + _U9] = a2_9; C[u + _U2, v + _U10] = a2_10; C[u + _U2, v + _U11] = a2_11; C[u + _U2, v + _U12] = a2_12; C[u + _U2, v + _U13] = a2_13; C[u + _U2, v + _U14] = a2_14; C[u + _U2, v + _U15] = a2_15; C[u + _U2, v + _U16] = a2_16; C[u + _U2, v + _U17] = a2_17; C[u + _U2, v + _U18] = a2_18; C[u + _U2, v + _U19] = a2_19; C[u + _U2, v + _U20] = a2_20; C[u + _U2, v + _U21] = a2_21; C[u + _U2, v + _U22] = a2_22; C[u + _U2, v + _U23] = a2_23; C[u + _U2, v + _U24] = a2_24; C[u + _U2, v + _U25] = a2_25; C[u + _U2, v + _U26] = a2_26; C[u + _U2, v + _U27] = a2_27; C[u + _U2, v + _U28] = a2_28; C[u + _U2, v + _U29] = a2_29; C[u + _U2, v + _U30] = a2_30; C[u + _U2, v + _U31] = a2_31
@@ -399,21 +400,21 @@ def nn_4_8(A, B, C, i_start, i_end, k0, nt):
             g2 = A[u + _U2, t]
             g3 = A[u + _U3, t]
             b0 = B[t, v + _U0]
-            a0_0 += g0 * b0; a1_0 += g1 * b0; a2_0 += g2 * b0; a3_0 += g3 * b0
+            a0_0 = fma(g0, b0, a0_0); a1_0 = fma(g1, b0, a1_0); a2_0 = fma(g2, b0, a2_0); a3_0 = fma(g3, b0, a3_0)
             b1 = B[t, v + _U1]
-            a0_1 += g0 * b1; a1_1 += g1 * b1; a2_1 += g2 * b1; a3_1 += g3 * b1
+            a0_1 = fma(g0, b1, a0_1); a1_1 = fma(g1, b1, a1_1); a2_1 = fma(g2, b1, a2_1); a3_1 = fma(g3, b1, a3_1)
             b2 = B[t, v + _U2]
-            a0_2 += g0 * b2; a1_2 += g1 * b2; a2_2 += g2 * b2; a3_2 += g3 * b2
+            a0_2 = fma(g0, b2, a0_2); a1_2 = fma(g1, b2, a1_2); a2_2 = fma(g2, b2, a2_2); a3_2 = fma(g3, b2, a3_2)
             b3 = B[t, v + _U3]
-            a0_3 += g0 * b3; a1_3 += g1 * b3; a2_3 += g2 * b3; a3_3 += g3 * b3
+            a0_3 = fma(g0, b3, a0_3); a1_3 = fma(g1, b3, a1_3); a2_3 = fma(g2, b3, a2_3); a3_3 = fma(g3, b3, a3_3)
             b4 = B[t, v + _U4]
-            a0_4 += g0 * b4; a1_4 += g1 * b4; a2_4 += g2 * b4; a3_4 += g3 * b4
+            a0_4 = fma(g0, b4, a0_4); a1_4 = fma(g1, b4, a1_4); a2_4 = fma(g2, b4, a2_4); a3_4 = fma(g3, b4, a3_4)
             b5 = B[t, v + _U5]
-            a0_5 += g0 * b5; a1_5 += g1 * b5; a2_5 += g2 * b5; a3_5 += g3 * b5
+            a0_5 = fma(g0, b5, a0_5); a1_5 = fma(g1, b5, a1_5); a2_5 = fma(g2, b5, a2_5); a3_5 = fma(g3, b5, a3_5)
             b6 = B[t, v + _U6]
-            a0_6 += g0 * b6; a1_6 += g1 * b6; a2_6 += g2 * b6; a3_6 += g3 * b6
+            a0_6 = fma(g0, b6, a0_6); a1_6 = fma(g1, b6, a1_6); a2_6 = fma(g2, b6, a2_6); a3_6 = fma(g3, b6, a3_6)
             b7 = B[t, v + _U7]
-            a0_7 += g0 * b7; a1_7 += g1 * b7; a2_7 += g2 * b7; a3_7 += g3 * b7
+            a0_7 = fma(g0, b7, a0_7); a1_7 = fma(g1, b7, a1_7); a2_7 = fma(g2, b7, a2_7); a3_7 = fma(g3, b7, a3_7)
         C[u + _U0, v + _U0] = a0_0; C[u + _U0, v + _U1] = a0_1; C[u + _U0, v + _U2] = a0_2; C[u + _U0, v + _U3] = a0_3; C[u + _U0, v + _U4] = a0_4; C[u + _U0, v + _U5] = a0_5; C[u + _U0, v + _U6] = a0_6; C[u + _U0, v + _U7] = a0_7
         C[u + _U1, v + _U0] = a1_0; C[u + _U1, v + _U1] = a1_1; C[u + _U1, v + _U2] = a1_2; C[u + _U1, v + _U3] = a1_3; C[u + _U1, v + _U4] = a1_4; C[u + _U1, v + _U5] = a1_5; C[u + _U1, v + _U6] = a1_6; C[u + _U1, v + _U7] = a1_7
         C[u + _U2, v + _U0] = a2_0; C[u + _U2, v + _U1] = a2_1; C[u + _U2, v + _U2] = a2_2; C[u + _U2, v + _U3] = a2_3; C[u + _U2, v + _U4] = a2_4; C[u + _U2, v + _U5] = a2_5; C[u + _U2, v + _U6] = a2_6; C[u + _U2, v + _U7] = a2_7
@@ -432,69 +433,69 @@ def nn_1_32(A, B, C, i_start, i_end, k0, nt):
             t = np.uint64(t_)
             g0 = A[u + _U0, t]
             b0 = B[t, v + _U0]
-            a0_0 += g0 * b0
+            a0_0 = fma(g0, b0, a0_0)
             b1 = B[t, v + _U1]
-            a0_1 += g0 * b1
+            a0_1 = fma(g0, b1, a0_1)
             b2 = B[t, v + _U2]
-            a0_2 += g0 * b2
+            a0_2 = fma(g0, b2, a0_2)
             b3 = B[t, v + _U3]
-            a0_3 += g0 * b3
+            a0_3 = fma(g0, b3, a0_3)
             b4 = B[t, v + _U4]
-            a0_4 += g0 * b4
+            a0_4 = fma(g0, b4, a0_4)
             b5 = B[t, v + _U5]
-            a0_5 += g0 * b5
+            a0_5 = fma(g0, b5, a0_5)
             b6 = B[t, v + _U6]
-            a0_6 += g0 * b6
+            a0_6 = fma(g0, b6, a0_6)
             b7 = B[t, v + _U7]
-            a0_7 += g0 * b7
+            a0_7 = fma(g0, b7, a0_7)
             b8 = B[t, v + _U8]
-            a0_8 += g0 * b8
+            a0_8 = fma(g0, b8, a0_8)
             b9 = B[t, v + _U9]
-            a0_9 += g0 * b9
+            a0_9 = fma(g0, b9, a0_9)
             b10 = B[t, v + _U10]
-            a0_10 += g0 * b10
+            a0_10 = fma(g0, b10, a0_10)
             b11 = B[t, v + _U11]
-            a0_11 += g0 * b11
+            a0_11 = fma(g0, b11, a0_11)
             b12 = B[t, v + _U12]
-            a0_12 += g0 * b12
+            a0_12 = fma(g0, b12, a0_12)
             b13 = B[t, v + _U13]
-            a0_13 += g0 * b13
+            a0_13 = fma(g0, b13, a0_13)
             b14 = B[t, v + _U14]
-            a0_14 += g0 * b14
+            a0_14 = fma(g0, b14, a0_14)
             b15 = B[t, v + _U15]
-            a0_15 += g0 * b15
+            a0_15 = fma(g0, b15, a0_15)
             b16 = B[t, v + _U16]
-            a0_16 += g0 * b16
+            a0_16 = fma(g0, b16, a0_16)
             b17 = B[t, v + _U17]
-            a0_17 += g0 * b17
+            a0_17 = fma(g0, b17, a0_17)
             b18 = B[t, v + _U18]
-            a0_18 += g0 * b18
+            a0_18 = fma(g0, b18, a0_18)
             b19 = B[t, v + _U19]
-            a0_19 += g0 * b19
+            a0_19 = fma(g0, b19, a0_19)
             b20 = B[t, v + _U20]
-            a0_20 += g0 * b20
+            a0_20 = fma(g0, b20, a0_20)
             b21 = B[t, v + _U21]
-            a0_21 += g0 * b21
+            a0_21 = fma(g0, b21, a0_21)
             b22 = B[t, v + _U22]
-            a0_22 += g0 * b22
+            a0_22 = fma(g0, b22, a0_22)
             b23 = B[t, v + _U23]
-            a0_23 += g0 * b23
+            a0_23 = fma(g0, b23, a0_23)
             b24 = B[t, v + _U24]
-            a0_24 += g0 * b24
+            a0_24 = fma(g0, b24, a0_24)
             b25 = B[t, v + _U25]
-            a0_25 += g0 * b25
+            a0_25 = fma(g0, b25, a0_25)
             b26 = B[t, v + _U26]
-            a0_26 += g0 * b26
+            a0_26 = fma(g0, b26, a0_26)
             b27 = B[t, v + _U27]
-            a0_27 += g0 * b27
+            a0_27 = fma(g0, b27, a0_27)
             b28 = B[t, v + _U28]
-            a0_28 += g0 * b28
+            a0_28 = fma(g0, b28, a0_28)
             b29 = B[t, v + _U29]
-            a0_29 += g0 * b29
+            a0_29 = fma(g0, b29, a0_29)
             b30 = B[t, v + _U30]
-            a0_30 += g0 * b30
+            a0_30 = fma(g0, b30, a0_30)
             b31 = B[t, v + _U31]
-            a0_31 += g0 * b31
+            a0_31 = fma(g0, b31, a0_31)
         C[u + _U0, v + _U0] = a0_0; C[u + _U0, v + _U1] = a0_1; C[u + _U0, v + _U2] = a0_2; C[u + _U0, v + _U3] = a0_3; C[u + _U0, v + _U4] = a0_4; C[u + _U0, v + _U5] = a0_5; C[u + _U0, v + _U6] = a0_6; C[u + _U0, v + _U7] = a0_7; C[u + _U0, v + _U8] = a0_8; C[u + _U0, v + _U9] = a0_9; C[u + _U0, v + _U10] = a0_10; C[u + _U0, v + _U11] = a0_11; C[u + _U0, v + _U12] = a0_12; C[u + _U0, v + _U13] = a0_13; C[u + _U0, v + _U14] = a0_14; C[u + _U0, v + _U15] = a0_15; C[u + _U0, v + _U16] = a0_16; C[u + _U0, v + _U17] = a0_17; C[u + _U0, v + _U18] = a0_18; C[u + _U0, v + _U19] = a0_19; C[u + _U0, v + _U20] = a0_20; C[u + _U0, v + _U21] = a0_21; C[u + _U0, v + _U22] = a0_22; C[u + _U0, v + _U23] = a0_23; C[u + _U0, v + _U24] = a0_24; C[u + _U0, v + _U25] = a0_25; C[u + _U0, v + _U26] = a0_26; C[u + _U0, v + _U27] = a0_27; C[u + _U0, v + _U28] = a0_28; C[u + _U0, v + _U29] = a0_29; C[u + _U0, v + _U30] = a0_30; C[u + _U0, v + _U31] = a0_31
 
 
@@ -510,21 +511,21 @@ def nn_1_8(A, B, C, i_start, i_end, k0, nt):
             t = np.uint64(t_)
             g0 = A[u + _U0, t]
             b0 = B[t, v + _U0]
-            a0_0 += g0 * b0
+            a0_0 = fma(g0, b0, a0_0)
             b1 = B[t, v + _U1]
-            a0_1 += g0 * b1
+            a0_1 = fma(g0, b1, a0_1)
             b2 = B[t, v + _U2]
-            a0_2 += g0 * b2
+            a0_2 = fma(g0, b2, a0_2)
             b3 = B[t, v + _U3]
-            a0_3 += g0 * b3
+            a0_3 = fma(g0, b3, a0_3)
             b4 = B[t, v + _U4]
-            a0_4 += g0 * b4
+            a0_4 = fma(g0, b4, a0_4)
             b5 = B[t, v + _U5]
-            a0_5 += g0 * b5
+            a0_5 = fma(g0, b5, a0_5)
             b6 = B[t, v + _U6]
-            a0_6 += g0 * b6
+            a0_6 = fma(g0, b6, a0_6)
             b7 = B[t, v + _U7]
-            a0_7 += g0 * b7
+            a0_7 = fma(g0, b7, a0_7)
         C[u + _U0, v + _U0] = a0_0; C[u + _U0, v + _U1] = a0_1; C[u + _U0, v + _U2] = a0_2; C[u + _U0, v + _U3] = a0_3; C[u + _U0, v + _U4] = a0_4; C[u + _U0, v + _U5] = a0_5; C[u + _U0, v + _U6] = a0_6; C[u + _U0, v + _U7] = a0_7
 
 
@@ -539,7 +540,7 @@ def tncol_16(A, B, C, i_start, i_end, k, nt):
         for t_ in range(nt):
             t = np.uint64(t_)
             x = B[t, v]
-            a0 += A[t, u + _U0] * x; a1 += A[t, u + _U1] * x; a2 += A[t, u + _U2] * x; a3 += A[t, u + _U3] * x; a4 += A[t, u + _U4] * x; a5 += A[t, u + _U5] * x; a6 += A[t, u + _U6] * x; a7 += A[t, u + _U7] * x; a8 += A[t, u + _U8] * x; a9 += A[t, u + _U9] * x; a10 += A[t, u + _U10] * x; a11 += A[t, u + _U11] * x; a12 += A[t, u + _U12] * x; a13 += A[t, u + _U13] * x; a14 += A[t, u + _U14] * x; a15 += A[t, u + _U15] * x
+            a0 = fma(A[t, u + _U0], x, a0); a1 = fma(A[t, u + _U1], x, a1); a2 = fma(A[t, u + _U2], x, a2); a3 = fma(A[t, u + _U3], x, a3); a4 = fma(A[t, u + _U4], x, a4); a5 = fma(A[t, u + _U5], x, a5); a6 = fma(A[t, u + _U6], x, a6); a7 = fma(A[t, u + _U7], x, a7); a8 = fma(A[t, u + _U8], x, a8); a9 = fma(A[t, u + _U9], x, a9); a10 = fma(A[t, u + _U10], x, a10); a11 = fma(A[t, u + _U11], x, a11); a12 = fma(A[t, u + _U12], x, a12); a13 = fma(A[t, u + _U13], x, a13); a14 = fma(A[t, u + _U14], x, a14); a15 = fma(A[t, u + _U15], x, a15)
         C[u + _U0, v] = a0; C[u + _U1, v] = a1; C[u + _U2, v] = a2; C[u + _U3, v] = a3; C[u + _U4, v] = a4; C[u + _U5, v] = a5; C[u + _U6, v] = a6; C[u + _U7, v] = a7; C[u + _U8, v] = a8; C[u + _U9, v] = a9; C[u + _U10, v] = a10; C[u + _U11, v] = a11; C[u + _U12, v] = a12; C[u + _U13, v] = a13; C[u + _U14, v] = a14; C[u + _U15, v] = a15
 
 
@@ -569,21 +570,21 @@ def nt_32_8(h, W, b, z, j_start, j_end, k_start, k_end):
                 else:
                     a0 = z[r, u + _U0]; a1 = z[r, u + _U1]; a2 = z[r, u + _U2]; a3 = z[r, u + _U3]; a4 = z[r, u + _U4]; a5 = z[r, u + _U5]; a6 = z[r, u + _U6]; a7 = z[r, u + _U7]; a8 = z[r, u + _U8]; a9 = z[r, u + _U9]; a10 = z[r, u + _U10]; a11 = z[r, u + _U11]; a12 = z[r, u + _U12]; a13 = z[r, u + _U13]; a14 = z[r, u + _U14]; a15 = z[r, u + _U15]; a16 = z[r, u + _U16]; a17 = z[r, u + _U17]; a18 = z[r, u + _U18]; a19 = z[r, u + _U19]; a20 = z[r, u + _U20]; a21 = z[r, u + _U21]; a22 = z[r, u + _U22]; a23 = z[r, u + _U23]; a24 = z[r, u + _U24]; a25 = z[r, u + _U25]; a26 = z[r, u + _U26]; a27 = z[r, u + _U27]; a28 = z[r, u + _U28]; a29 = z[r, u + _U29]; a30 = z[r, u + _U30]; a31 = z[r, u + _U31]
                 x = h[r, v + _U0]
-                a0 += x * w0_0; a1 += x * w0_1; a2 += x * w0_2; a3 += x * w0_3; a4 += x * w0_4; a5 += x * w0_5; a6 += x * w0_6; a7 += x * w0_7; a8 += x * w0_8; a9 += x * w0_9; a10 += x * w0_10; a11 += x * w0_11; a12 += x * w0_12; a13 += x * w0_13; a14 += x * w0_14; a15 += x * w0_15; a16 += x * w0_16; a17 += x * w0_17; a18 += x * w0_18; a19 += x * w0_19; a20 += x * w0_20; a21 += x * w0_21; a22 += x * w0_22; a23 += x * w0_23; a24 += x * w0_24; a25 += x * w0_25; a26 += x * w0_26; a27 += x * w0_27; a28 += x * w0_28; a29 += x * w0_29; a30 += x * w0_30; a31 += x * w0_31
+                a0 = fma(x, w0_0, a0); a1 = fma(x, w0_1, a1); a2 = fma(x, w0_2, a2); a3 = fma(x, w0_3, a3); a4 = fma(x, w0_4, a4); a5 = fma(x, w0_5, a5); a6 = fma(x, w0_6, a6); a7 = fma(x, w0_7, a7); a8 = fma(x, w0_8, a8); a9 = fma(x, w0_9, a9); a10 = fma(x, w0_10, a10); a11 = fma(x, w0_11, a11); a12 = fma(x, w0_12, a12); a13 = fma(x, w0_13, a13); a14 = fma(x, w0_14, a14); a15 = fma(x, w0_15, a15); a16 = fma(x, w0_16, a16); a17 = fma(x, w0_17, a17); a18 = fma(x, w0_18, a18); a19 = fma(x, w0_19, a19); a20 = fma(x, w0_20, a20); a21 = fma(x, w0_21, a21); a22 = fma(x, w0_22, a22); a23 = fma(x, w0_23, a23); a24 = fma(x, w0_24, a24); a25 = fma(x, w0_25, a25); a26 = fma(x, w0_26, a26); a27 = fma(x, w0_27, a27); a28 = fma(x, w0_28, a28); a29 = fma(x, w0_29, a29); a30 = fma(x, w0_30, a30); a31 = fma(x, w0_31, a31)
                 x = h[r, v + _U1]
-                a0 += x * w1_0; a1 += x * w1_1; a2 += x * w1_2; a3 += x * w1_3; a4 += x * w1_4; a5 += x * w1_5; a6 += x * w1_6; a7 += x * w1_7; a8 += x * w1_8; a9 += x * w1_9; a10 += x * w1_10; a11 += x * w1_11; a12 += x * w1_12; a13 += x * w1_13; a14 += x * w1_14; a15 += x * w1_15; a16 += x * w1_16; a17 += x * w1_17; a18 += x * w1_18; a19 += x * w1_19; a20 += x * w1_20; a21 += x * w1_21; a22 += x * w1_22; a23 += x * w1_23; a24 += x * w1_24; a25 += x * w1_25; a26 += x * w1_26; a27 += x * w1_27; a28 += x * w1_28; a29 += x * w1_29; a30 += x * w1_30; a31 += x * w1_31
+                a0 = fma(x, w1_0, a0); a1 = fma(x, w1_1, a1); a2 = fma(x, w1_2, a2); a3 = fma(x, w1_3, a3); a4 = fma(x, w1_4, a4); a5 = fma(x, w1_5, a5); a6 = fma(x, w1_6, a6); a7 = fma(x, w1_7, a7); a8 = fma(x, w1_8, a8); a9 = fma(x, w1_9, a9); a10 = fma(x, w1_10, a10); a11 = fma(x, w1_11, a11); a12 = fma(x, w1_12, a12); a13 = fma(x, w1_13, a13); a14 = fma(x, w1_14, a14); a15 = fma(x, w1_15, a15); a16 = fma(x, w1_16, a16); a17 = fma(x, w1_17, a17); a18 = fma(x, w1_18, a18); a19 = fma(x, w1_19, a19); a20 = fma(x, w1_20, a20); a21 = fma(x, w1_21, a21); a22 = fma(x, w1_22, a22); a23 = fma(x, w1_23, a23); a24 = fma(x, w1_24, a24); a25 = fma(x, w1_25, a25); a26 = fma(x, w1_26, a26); a27 = fma(x, w1_27, a27); a28 = fma(x, w1_28, a28); a29 = fma(x, w1_29, a29); a30 = fma(x, w1_30, a30); a31 = fma(x, w1_31, a31)
                 x = h[r, v + _U2]
-                a0 += x * w2_0; a1 += x * w2_1; a2 += x * w2_2; a3 += x * w2_3; a4 += x * w2_4; a5 += x * w2_5; a6 += x * w2_6; a7 += x * w2_7; a8 += x * w2_8; a9 += x * w2_9; a10 += x * w2_10; a11 += x * w2_11; a12 += x * w2_12; a13 += x * w2_13; a14 += x * w2_14; a15 += x * w2_15; a16 += x * w2_16; a17 += x * w2_17; a18 += x * w2_18; a19 += x * w2_19; a20 += x * w2_20; a21 += x * w2_21; a22 += x * w2_22; a23 += x * w2_23; a24 += x * w2_24; a25 += x * w2_25; a26 += x * w2_26; a27 += x * w2_27; a28 += x * w2_28; a29 += x * w2_29; a30 += x * w2_30; a31 += x * w2_31
+                a0 = fma(x, w2_0, a0); a1 = fma(x, w2_1, a1); a2 = fma(x, w2_2, a2); a3 = fma(x, w2_3, a3); a4 = fma(x, w2_4, a4); a5 = fma(x, w2_5, a5); a6 = fma(x, w2_6, a6); a7 = fma(x, w2_7, a7); a8 = fma(x, w2_8, a8); a9 = fma(x, w2_9, a9); a10 = fma(x, w2_10, a10); a11 = fma(x, w2_11, a11); a12 = fma(x, w2_12, a12); a13 = fma(x, w2_13, a13); a14 = fma(x, w2_14, a14); a15 = fma(x, w2_15, a15); a16 = fma(x, w2_16, a16); a17 = fma(x, w2_17, a17); a18 = fma(x, w2_18, a18); a19 = fma(x, w2_19, a19); a20 = fma(x, w2_20, a20); a21 = fma(x, w2_21, a21); a22 = fma(x, w2_22, a22); a23 = fma(x, w2_23, a23); a24 = fma(x, w2_24, a24); a25 = fma(x, w2_25, a25); a26 = fma(x, w2_26, a26); a27 = fma(x, w2_27, a27); a28 = fma(x, w2_28, a28); a29 = fma(x, w2_29, a29); a30 = fma(x, w2_30, a30); a31 = fma(x, w2_31, a31)
                 x = h[r, v + _U3]
-                a0 += x * w3_0; a1 += x * w3_1; a2 += x * w3_2; a3 += x * w3_3; a4 += x * w3_4; a5 += x * w3_5; a6 += x * w3_6; a7 += x * w3_7; a8 += x * w3_8; a9 += x * w3_9; a10 += x * w3_10; a11 += x * w3_11; a12 += x * w3_12; a13 += x * w3_13; a14 += x * w3_14; a15 += x * w3_15; a16 += x * w3_16; a17 += x * w3_17; a18 += x * w3_18; a19 += x * w3_19; a20 += x * w3_20; a21 += x * w3_21; a22 += x * w3_22; a23 += x * w3_23; a24 += x * w3_24; a25 += x * w3_25; a26 += x * w3_26; a27 += x * w3_27; a28 += x * w3_28; a29 += x * w3_29; a30 += x * w3_30; a31 += x * w3_31
+                a0 = fma(x, w3_0, a0); a1 = fma(x, w3_1, a1); a2 = fma(x, w3_2, a2); a3 = fma(x, w3_3, a3); a4 = fma(x, w3_4, a4); a5 = fma(x, w3_5, a5); a6 = fma(x, w3_6, a6); a7 = fma(x, w3_7, a7); a8 = fma(x, w3_8, a8); a9 = fma(x, w3_9, a9); a10 = fma(x, w3_10, a10); a11 = fma(x, w3_11, a11); a12 = fma(x, w3_12, a12); a13 = fma(x, w3_13, a13); a14 = fma(x, w3_14, a14); a15 = fma(x, w3_15, a15); a16 = fma(x, w3_16, a16); a17 = fma(x, w3_17, a17); a18 = fma(x, w3_18, a18); a19 = fma(x, w3_19, a19); a20 = fma(x, w3_20, a20); a21 = fma(x, w3_21, a21); a22 = fma(x, w3_22, a22); a23 = fma(x, w3_23, a23); a24 = fma(x, w3_24, a24); a25 = fma(x, w3_25, a25); a26 = fma(x, w3_26, a26); a27 = fma(x, w3_27, a27); a28 = fma(x, w3_28, a28); a29 = fma(x, w3_29, a29); a30 = fma(x, w3_30, a30); a31 = fma(x, w3_31, a31)
                 x = h[r, v + _U4]
-                a0 += x * w4_0; a1 += x * w4_1; a2 += x * w4_2; a3 += x * w4_3; a4 += x * w4_4; a5 += x * w4_5; a6 += x * w4_6; a7 += x * w4_7; a8 += x * w4_8; a9 += x * w4_9; a10 += x * w4_10; a11 += x * w4_11; a12 += x * w4_12; a13 += x * w4_13; a14 += x * w4_14; a15 += x * w4_15; a16 += x * w4_16; a17 += x * w4_17; a18 += x * w4_18; a19 += x * w4_19; a20 += x * w4_20; a21 += x * w4_21; a22 += x * w4_22; a23 += x * w4_23; a24 += x * w4_24; a25 += x * w4_25; a26 += x * w4_26; a27 += x * w4_27; a28 += x * w4_28; a29 += x * w4_29; a30 += x * w4_30; a31 += x * w4_31
+                a0 = fma(x, w4_0, a0); a1 = fma(x, w4_1, a1); a2 = fma(x, w4_2, a2); a3 = fma(x, w4_3, a3); a4 = fma(x, w4_4, a4); a5 = fma(x, w4_5, a5); a6 = fma(x, w4_6, a6); a7 = fma(x, w4_7, a7); a8 = fma(x, w4_8, a8); a9 = fma(x, w4_9, a9); a10 = fma(x, w4_10, a10); a11 = fma(x, w4_11, a11); a12 = fma(x, w4_12, a12); a13 = fma(x, w4_13, a13); a14 = fma(x, w4_14, a14); a15 = fma(x, w4_15, a15); a16 = fma(x, w4_16, a16); a17 = fma(x, w4_17, a17); a18 = fma(x, w4_18, a18); a19 = fma(x, w4_19, a19); a20 = fma(x, w4_20, a20); a21 = fma(x, w4_21, a21); a22 = fma(x, w4_22, a22); a23 = fma(x, w4_23, a23); a24 = fma(x, w4_24, a24); a25 = fma(x, w4_25, a25); a26 = fma(x, w4_26, a26); a27 = fma(x, w4_27, a27); a28 = fma(x, w4_28, a28); a29 = fma(x, w4_29, a29); a30 = fma(x, w4_30, a30); a31 = fma(x, w4_31, a31)
                 x = h[r, v + _U5]
-                a0 += x * w5_0; a1 += x * w5_1; a2 += x * w5_2; a3 += x * w5_3; a4 += x * w5_4; a5 += x * w5_5; a6 += x * w5_6; a7 += x * w5_7; a8 += x * w5_8; a9 += x * w5_9; a10 += x * w5_10; a11 += x * w5_11; a12 += x * w5_12; a13 += x * w5_13; a14 += x * w5_14; a15 += x * w5_15; a16 += x * w5_16; a17 += x * w5_17; a18 += x * w5_18; a19 += x * w5_19; a20 += x * w5_20; a21 += x * w5_21; a22 += x * w5_22; a23 += x * w5_23; a24 += x * w5_24; a25 += x * w5_25; a26 += x * w5_26; a27 += x * w5_27; a28 += x * w5_28; a29 += x * w5_29; a30 += x * w5_30; a31 += x * w5_31
+                a0 = fma(x, w5_0, a0); a1 = fma(x, w5_1, a1); a2 = fma(x, w5_2, a2); a3 = fma(x, w5_3, a3); a4 = fma(x, w5_4, a4); a5 = fma(x, w5_5, a5); a6 = fma(x, w5_6, a6); a7 = fma(x, w5_7, a7); a8 = fma(x, w5_8, a8); a9 = fma(x, w5_9, a9); a10 = fma(x, w5_10, a10); a11 = fma(x, w5_11, a11); a12 = fma(x, w5_12, a12); a13 = fma(x, w5_13, a13); a14 = fma(x, w5_14, a14); a15 = fma(x, w5_15, a15); a16 = fma(x, w5_16, a16); a17 = fma(x, w5_17, a17); a18 = fma(x, w5_18, a18); a19 = fma(x, w5_19, a19); a20 = fma(x, w5_20, a20); a21 = fma(x, w5_21, a21); a22 = fma(x, w5_22, a22); a23 = fma(x, w5_23, a23); a24 = fma(x, w5_24, a24); a25 = fma(x, w5_25, a25); a26 = fma(x, w5_26, a26); a27 = fma(x, w5_27, a27); a28 = fma(x, w5_28, a28); a29 = fma(x, w5_29, a29); a30 = fma(x, w5_30, a30); a31 = fma(x, w5_31, a31)
                 x = h[r, v + _U6]
-                a0 += x * w6_0; a1 += x * w6_1; a2 += x * w6_2; a3 += x * w6_3; a4 += x * w6_4; a5 += x * w6_5; a6 += x * w6_6; a7 += x * w6_7; a8 += x * w6_8; a9 += x * w6_9; a10 += x * w6_10; a11 += x * w6_11; a12 += x * w6_12; a13 += x * w6_13; a14 += x * w6_14; a15 += x * w6_15; a16 += x * w6_16; a17 += x * w6_17; a18 += x * w6_18; a19 += x * w6_19; a20 += x * w6_20; a21 += x * w6_21; a22 += x * w6_22; a23 += x * w6_23; a24 += x * w6_24; a25 += x * w6_25; a26 += x * w6_26; a27 += x * w6_27; a28 += x * w6_28; a29 += x * w6_29; a30 += x * w6_30; a31 += x * w6_31
+                a0 = fma(x, w6_0, a0); a1 = fma(x, w6_1, a1); a2 = fma(x, w6_2, a2); a3 = fma(x, w6_3, a3); a4 = fma(x, w6_4, a4); a5 = fma(x, w6_5, a5); a6 = fma(x, w6_6, a6); a7 = fma(x, w6_7, a7); a8 = fma(x, w6_8, a8); a9 = fma(x, w6_9, a9); a10 = fma(x, w6_10, a10); a11 = fma(x, w6_11, a11); a12 = fma(x, w6_12, a12); a13 = fma(x, w6_13, a13); a14 = fma(x, w6_14, a14); a15 = fma(x, w6_15, a15); a16 = fma(x, w6_16, a16); a17 = fma(x, w6_17, a17); a18 = fma(x, w6_18, a18); a19 = fma(x, w6_19, a19); a20 = fma(x, w6_20, a20); a21 = fma(x, w6_21, a21); a22 = fma(x, w6_22, a22); a23 = fma(x, w6_23, a23); a24 = fma(x, w6_24, a24); a25 = fma(x, w6_25, a25); a26 = fma(x, w6_26, a26); a27 = fma(x, w6_27, a27); a28 = fma(x, w6_28, a28); a29 = fma(x, w6_29, a29); a30 = fma(x, w6_30, a30); a31 = fma(x, w6_31, a31)
                 x = h[r, v + _U7]
-                a0 += x * w7_0; a1 += x * w7_1; a2 += x * w7_2; a3 += x * w7_3; a4 += x * w7_4; a5 += x * w7_5; a6 += x * w7_6; a7 += x * w7_7; a8 += x * w7_8; a9 += x * w7_9; a10 += x * w7_10; a11 += x * w7_11; a12 += x * w7_12; a13 += x * w7_13; a14 += x * w7_14; a15 += x * w7_15; a16 += x * w7_16; a17 += x * w7_17; a18 += x * w7_18; a19 += x * w7_19; a20 += x * w7_20; a21 += x * w7_21; a22 += x * w7_22; a23 += x * w7_23; a24 += x * w7_24; a25 += x * w7_25; a26 += x * w7_26; a27 += x * w7_27; a28 += x * w7_28; a29 += x * w7_29; a30 += x * w7_30; a31 += x * w7_31
+                a0 = fma(x, w7_0, a0); a1 = fma(x, w7_1, a1); a2 = fma(x, w7_2, a2); a3 = fma(x, w7_3, a3); a4 = fma(x, w7_4, a4); a5 = fma(x, w7_5, a5); a6 = fma(x, w7_6, a6); a7 = fma(x, w7_7, a7); a8 = fma(x, w7_8, a8); a9 = fma(x, w7_9, a9); a10 = fma(x, w7_10, a10); a11 = fma(x, w7_11, a11); a12 = fma(x, w7_12, a12); a13 = fma(x, w7_13, a13); a14 = fma(x, w7_14, a14); a15 = fma(x, w7_15, a15); a16 = fma(x, w7_16, a16); a17 = fma(x, w7_17, a17); a18 = fma(x, w7_18, a18); a19 = fma(x, w7_19, a19); a20 = fma(x, w7_20, a20); a21 = fma(x, w7_21, a21); a22 = fma(x, w7_22, a22); a23 = fma(x, w7_23, a23); a24 = fma(x, w7_24, a24); a25 = fma(x, w7_25, a25); a26 = fma(x, w7_26, a26); a27 = fma(x, w7_27, a27); a28 = fma(x, w7_28, a28); a29 = fma(x, w7_29, a29); a30 = fma(x, w7_30, a30); a31 = fma(x, w7_31, a31)
                 z[r, u + _U0] = a0; z[r, u + _U1] = a1; z[r, u + _U2] = a2; z[r, u + _U3] = a3; z[r, u + _U4] = a4; z[r, u + _U5] = a5; z[r, u + _U6] = a6; z[r, u + _U7] = a7; z[r, u + _U8] = a8; z[r, u + _U9] = a9; z[r, u + _U10] = a10; z[r, u + _U11] = a11; z[r, u + _U12] = a12; z[r, u + _U13] = a13; z[r, u + _U14] = a14; z[r, u + _U15] = a15; z[r, u + _U16] = a16; z[r, u + _U17] = a17; z[r, u + _U18] = a18; z[r, u + _U19] = a19; z[r, u + _U20] = a20; z[r, u + _U21] = a21; z[r, u + _U22] = a22; z[r, u + _U23] = a23; z[r, u + _U24] = a24; z[r, u + _U25] = a25; z[r, u + _U26] = a26; z[r, u + _U27] = a27; z[r, u + _U28] = a28; z[r, u + _U29] = a29; z[r, u + _U30] = a30; z[r, u + _U31] = a31
 
 
@@ -606,7 +607,7 @@ def nt_32_1(h, W, b, z, j_start, j_end, k_start, k_end):
                 else:
                     a0 = z[r, u + _U0]; a1 = z[r, u + _U1]; a2 = z[r, u + _U2]; a3 = z[r, u + _U3]; a4 = z[r, u + _U4]; a5 = z[r, u + _U5]; a6 = z[r, u + _U6]; a7 = z[r, u + _U7]; a8 = z[r, u + _U8]; a9 = z[r, u + _U9]; a10 = z[r, u + _U10]; a11 = z[r, u + _U11]; a12 = z[r, u + _U12]; a13 = z[r, u + _U13]; a14 = z[r, u + _U14]; a15 = z[r, u + _U15]; a16 = z[r, u + _U16]; a17 = z[r, u + _U17]; a18 = z[r, u + _U18]; a19 = z[r, u + _U19]; a20 = z[r, u + _U20]; a21 = z[r, u + _U21]; a22 = z[r, u + _U22]; a23 = z[r, u + _U23]; a24 = z[r, u + _U24]; a25 = z[r, u + _U25]; a26 = z[r, u + _U26]; a27 = z[r, u + _U27]; a28 = z[r, u + _U28]; a29 = z[r, u + _U29]; a30 = z[r, u + _U30]; a31 = z[r, u + _U31]
                 x = h[r, v + _U0]
-                a0 += x * w0_0; a1 += x * w0_1; a2 += x * w0_2; a3 += x * w0_3; a4 += x * w0_4; a5 += x * w0_5; a6 += x * w0_6; a7 += x * w0_7; a8 += x * w0_8; a9 += x * w0_9; a10 += x * w0_10; a11 += x * w0_11; a12 += x * w0_12; a13 += x * w0_13; a14 += x * w0_14; a15 += x * w0_15; a16 += x * w0_16; a17 += x * w0_17; a18 += x * w0_18; a19 += x * w0_19; a20 += x * w0_20; a21 += x * w0_21; a22 += x * w0_22; a23 += x * w0_23; a24 += x * w0_24; a25 += x * w0_25; a26 += x * w0_26; a27 += x * w0_27; a28 += x * w0_28; a29 += x * w0_29; a30 += x * w0_30; a31 += x * w0_31
+                a0 = fma(x, w0_0, a0); a1 = fma(x, w0_1, a1); a2 = fma(x, w0_2, a2); a3 = fma(x, w0_3, a3); a4 = fma(x, w0_4, a4); a5 = fma(x, w0_5, a5); a6 = fma(x, w0_6, a6); a7 = fma(x, w0_7, a7); a8 = fma(x, w0_8, a8); a9 = fma(x, w0_9, a9); a10 = fma(x, w0_10, a10); a11 = fma(x, w0_11, a11); a12 = fma(x, w0_12, a12); a13 = fma(x, w0_13, a13); a14 = fma(x, w0_14, a14); a15 = fma(x, w0_15, a15); a16 = fma(x, w0_16, a16); a17 = fma(x, w0_17, a17); a18 = fma(x, w0_18, a18); a19 = fma(x, w0_19, a19); a20 = fma(x, w0_20, a20); a21 = fma(x, w0_21, a21); a22 = fma(x, w0_22, a22); a23 = fma(x, w0_23, a23); a24 = fma(x, w0_24, a24); a25 = fma(x, w0_25, a25); a26 = fma(x, w0_26, a26); a27 = fma(x, w0_27, a27); a28 = fma(x, w0_28, a28); a29 = fma(x, w0_29, a29); a30 = fma(x, w0_30, a30); a31 = fma(x, w0_31, a31)
                 z[r, u + _U0] = a0; z[r, u + _U1] = a1; z[r, u + _U2] = a2; z[r, u + _U3] = a3; z[r, u + _U4] = a4; z[r, u + _U5] = a5; z[r, u + _U6] = a6; z[r, u + _U7] = a7; z[r, u + _U8] = a8; z[r, u + _U9] = a9; z[r, u + _U10] = a10; z[r, u + _U11] = a11; z[r, u + _U12] = a12; z[r, u + _U13] = a13; z[r, u + _U14] = a14; z[r, u + _U15] = a15; z[r, u + _U16] = a16; z[r, u + _U17] = a17; z[r, u + _U18] = a18; z[r, u + _U19] = a19; z[r, u + _U20] = a20; z[r, u + _U21] = a21; z[r, u + _U22] = a22; z[r, u + _U23] = a23; z[r, u + _U24] = a24; z[r, u + _U25] = a25; z[r, u + _U26] = a26; z[r, u + _U27] = a27; z[r, u + _U28] = a28; z[r, u + _U29] = a29; z[r, u + _U30] = a30; z[r, u + _U31] = a31
 
 
@@ -636,21 +637,21 @@ def nt_8_8(h, W, b, z, j_start, j_end, k_start, k_end):
                 else:
                     a0 = z[r, u + _U0]; a1 = z[r, u + _U1]; a2 = z[r, u + _U2]; a3 = z[r, u + _U3]; a4 = z[r, u + _U4]; a5 = z[r, u + _U5]; a6 = z[r, u + _U6]; a7 = z[r, u + _U7]
                 x = h[r, v + _U0]
-                a0 += x * w0_0; a1 += x * w0_1; a2 += x * w0_2; a3 += x * w0_3; a4 += x * w0_4; a5 += x * w0_5; a6 += x * w0_6; a7 += x * w0_7
+                a0 = fma(x, w0_0, a0); a1 = fma(x, w0_1, a1); a2 = fma(x, w0_2, a2); a3 = fma(x, w0_3, a3); a4 = fma(x, w0_4, a4); a5 = fma(x, w0_5, a5); a6 = fma(x, w0_6, a6); a7 = fma(x, w0_7, a7)
                 x = h[r, v + _U1]
-                a0 += x * w1_0; a1 += x * w1_1; a2 += x * w1_2; a3 += x * w1_3; a4 += x * w1_4; a5 += x * w1_5; a6 += x * w1_6; a7 += x * w1_7
+                a0 = fma(x, w1_0, a0); a1 = fma(x, w1_1, a1); a2 = fma(x, w1_2, a2); a3 = fma(x, w1_3, a3); a4 = fma(x, w1_4, a4); a5 = fma(x, w1_5, a5); a6 = fma(x, w1_6, a6); a7 = fma(x, w1_7, a7)
                 x = h[r, v + _U2]
-                a0 += x * w2_0; a1 += x * w2_1; a2 += x * w2_2; a3 += x * w2_3; a4 += x * w2_4; a5 += x * w2_5; a6 += x * w2_6; a7 += x * w2_7
+                a0 = fma(x, w2_0, a0); a1 = fma(x, w2_1, a1); a2 = fma(x, w2_2, a2); a3 = fma(x, w2_3, a3); a4 = fma(x, w2_4, a4); a5 = fma(x, w2_5, a5); a6 = fma(x, w2_6, a6); a7 = fma(x, w2_7, a7)
                 x = h[r, v + _U3]
-                a0 += x * w3_0; a1 += x * w3_1; a2 += x * w3_2; a3 += x * w3_3; a4 += x * w3_4; a5 += x * w3_5; a6 += x * w3_6; a7 += x * w3_7
+                a0 = fma(x, w3_0, a0); a1 = fma(x, w3_1, a1); a2 = fma(x, w3_2, a2); a3 = fma(x, w3_3, a3); a4 = fma(x, w3_4, a4); a5 = fma(x, w3_5, a5); a6 = fma(x, w3_6, a6); a7 = fma(x, w3_7, a7)
                 x = h[r, v + _U4]
-                a0 += x * w4_0; a1 += x * w4_1; a2 += x * w4_2; a3 += x * w4_3; a4 += x * w4_4; a5 += x * w4_5; a6 += x * w4_6; a7 += x * w4_7
+                a0 = fma(x, w4_0, a0); a1 = fma(x, w4_1, a1); a2 = fma(x, w4_2, a2); a3 = fma(x, w4_3, a3); a4 = fma(x, w4_4, a4); a5 = fma(x, w4_5, a5); a6 = fma(x, w4_6, a6); a7 = fma(x, w4_7, a7)
                 x = h[r, v + _U5]
-                a0 += x * w5_0; a1 += x * w5_1; a2 += x * w5_2; a3 += x * w5_3; a4 += x * w5_4; a5 += x * w5_5; a6 += x * w5_6; a7 += x * w5_7
+                a0 = fma(x, w5_0, a0); a1 = fma(x, w5_1, a1); a2 = fma(x, w5_2, a2); a3 = fma(x, w5_3, a3); a4 = fma(x, w5_4, a4); a5 = fma(x, w5_5, a5); a6 = fma(x, w5_6, a6); a7 = fma(x, w5_7, a7)
                 x = h[r, v + _U6]
-                a0 += x * w6_0; a1 += x * w6_1; a2 += x * w6_2; a3 += x * w6_3; a4 += x * w6_4; a5 += x * w6_5; a6 += x * w6_6; a7 += x * w6_7
+                a0 = fma(x, w6_0, a0); a1 = fma(x, w6_1, a1); a2 = fma(x, w6_2, a2); a3 = fma(x, w6_3, a3); a4 = fma(x, w6_4, a4); a5 = fma(x, w6_5, a5); a6 = fma(x, w6_6, a6); a7 = fma(x, w6_7, a7)
                 x = h[r, v + _U7]
-                a0 += x * w7_0; a1 += x * w7_1; a2 += x * w7_2; a3 += x * w7_3; a4 += x * w7_4; a5 += x * w7_5; a6 += x * w7_6; a7 += x * w7_7
+                a0 = fma(x, w7_0, a0); a1 = fma(x, w7_1, a1); a2 = fma(x, w7_2, a2); a3 = fma(x, w7_3, a3); a4 = fma(x, w7_4, a4); a5 = fma(x, w7_5, a5); a6 = fma(x, w7_6, a6); a7 = fma(x, w7_7, a7)
                 z[r, u + _U0] = a0; z[r, u + _U1] = a1; z[r, u + _U2] = a2; z[r, u + _U3] = a3; z[r, u + _U4] = a4; z[r, u + _U5] = a5; z[r, u + _U6] = a6; z[r, u + _U7] = a7
 
 
@@ -673,5 +674,5 @@ def nt_8_1(h, W, b, z, j_start, j_end, k_start, k_end):
                 else:
                     a0 = z[r, u + _U0]; a1 = z[r, u + _U1]; a2 = z[r, u + _U2]; a3 = z[r, u + _U3]; a4 = z[r, u + _U4]; a5 = z[r, u + _U5]; a6 = z[r, u + _U6]; a7 = z[r, u + _U7]
                 x = h[r, v + _U0]
-                a0 += x * w0_0; a1 += x * w0_1; a2 += x * w0_2; a3 += x * w0_3; a4 += x * w0_4; a5 += x * w0_5; a6 += x * w0_6; a7 += x * w0_7
+                a0 = fma(x, w0_0, a0); a1 = fma(x, w0_1, a1); a2 = fma(x, w0_2, a2); a3 = fma(x, w0_3, a3); a4 = fma(x, w0_4, a4); a5 = fma(x, w0_5, a5); a6 = fma(x, w0_6, a6); a7 = fma(x, w0_7, a7)
                 z[r, u + _U0] = a0; z[r, u + _U1] = a1; z[r, u + _U2] = a2; z[r, u + _U3] = a3; z[r, u + _U4] = a4; z[r, u + _U5] = a5; z[r, u + _U6] = a6; z[r, u + _U7] = a7

@@ -181,11 +181,15 @@ def needs_threads(arch, starts) -> bool | None:
 @njit(**JIT)
 def gather(X, yf, yi, idx, xb, ybf, ybi):
     """Copy rows ``idx`` of X (and targets) into contiguous batch buffers."""
+    n_x = X.shape[1]
+    n_y = ybf.shape[1]
     for i in range(idx.shape[0]):
-        xb[i, :] = X[idx[i]]
-        if ybf.shape[1] > 0:
-            ybf[i, :] = yf[idx[i]]
-        ybi[i] = yi[idx[i]]
+        s = idx[i]
+        for c in range(n_x):   # explicit loops: slice assignment cost ~25 ns a row here
+            xb[i, c] = X[s, c]
+        for c in range(n_y):
+            ybf[i, c] = yf[s, c]
+        ybi[i] = yi[s]
 
 
 @njit(**JIT)
