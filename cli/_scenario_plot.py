@@ -9,11 +9,9 @@ def save_plot(results, path: str) -> None:
     try:
         import matplotlib
     except ImportError:  # pragma: no cover - depends on the install
-        from rich.markup import escape
-
         from fastrelu_cli._common import fail
 
-        raise fail(escape("--plot needs matplotlib: pip install 'fastrelu[plot]'")) from None
+        raise fail("--plot needs matplotlib: pip install 'fastrelu[plot]'") from None
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 

@@ -36,8 +36,6 @@ def scenario(
                                         "(default: the scenario's own)."),
 ) -> None:
     """Run scenario NAME (or `list`, or `all`) and show broken and fixed arms side by side."""
-    from rich.markup import escape
-
     from fastrelu import scenarios  # the registry is light; numba loads when an arm trains
 
     if name == "list":
@@ -45,9 +43,9 @@ def scenario(
         return
     if name != "all" and name not in scenarios.names():
         real = ", ".join(scenarios.closest(name))
-        raise fail(escape(f"unknown scenario {name!r}; choose one of: {real} (or 'list', 'all')"))
+        raise fail(f"unknown scenario {name!r}; choose one of: {real} (or 'list', 'all')")
     if plot is not None and not plot.lower().endswith(".png"):
-        raise fail(escape(f"--plot: expected a file name ending in .png, got {plot!r}"))
+        raise fail(f"--plot: expected a file name ending in .png, got {plot!r}")
     todo = scenarios.names() if name == "all" else [name]
     results = _run_all(scenarios, todo, seed, steps, record=plot is not None)
     if json_out:
