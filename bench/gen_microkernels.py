@@ -12,7 +12,7 @@ HEADER = '''"""Register-blocked microkernels for small dense layers (GENERATED b
 
 Do not edit by hand. Every kernel keeps a block of the output in scalar locals across its
 reduction loop, written out explicitly so LLVM's SLP vectorizer packs them into vector
-registers (``dense.compile_microkernels`` compiles them with SLP on). Indices are unsigned so
+registers (``dense`` compiles them with SLP on). Indices are unsigned so
 numba emits no negative-index wraparound (which would hide that loads are consecutive). The
 summation order is fixed by the code: results do not depend on threads or on alignment.
 

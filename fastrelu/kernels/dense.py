@@ -8,18 +8,16 @@ plain loops. Layers with at least ``BLAS_MIN_MACS`` multiply-adds go to BLAS thr
 always gives the same bits, whatever the thread count.
 
 The microkernels need LLVM's SLP vectorizer, which numba leaves off by default
-(``NUMBA_SLP_VECTORIZE=0``). :func:`compile_microkernels` compiles them eagerly at import, for
-C-contiguous float32 and float64 arrays, with SLP switched on for just that compilation; the
-compiled (and cached) code keeps the vectorization when it is linked into callers. Other
-argument types (read-only or non-contiguous arrays) compile lazily without SLP: still
-correct, only slower.
+(``NUMBA_SLP_VECTORIZE=0``). Their dispatchers are wrapped so that each compilation (on first
+use, per argument types) runs with SLP switched on for just that compilation; the compiled
+(and cached) code keeps the vectorization when it is linked into callers.
 """
 from __future__ import annotations
 
 import contextlib
 
 import numpy as np
-from numba import njit, types
+from numba import njit
 from numba.core import config as _numba_config
 
 from fastrelu.kernels import microkernels as mk
@@ -44,22 +42,24 @@ def _slp_vectorizer():
         _numba_config.SLP_VECTORIZE = old
 
 
-def compile_microkernels() -> None:
-    """Compile (or load from cache) every microkernel for float32 and float64, with SLP on."""
-    i8 = types.int64
-    with _slp_vectorizer():
-        for dt in (types.float32, types.float64):
-            m2 = types.Array(dt, 2, "C")
-            m1 = types.Array(dt, 1, "C")
-            for name in mk.KERNELS:
-                if name.startswith("nt_"):
-                    sig = (m2, m2, m1, m2, i8, i8, i8, i8)
-                else:
-                    sig = (m2, m2, m2, i8, i8, i8, i8)
-                getattr(mk, name).compile(sig)
+def _compile_with_slp(dispatcher) -> None:
+    """Make every compilation of ``dispatcher`` (or load from cache) run with SLP on.
+
+    Wrapping the dispatcher's ``compile`` covers all routes to it: a direct call, typing from
+    a caller being compiled, and cache loads. Compiling lazily, per dtype, on first use keeps
+    the cold start of float32-only work free of the float64 microkernels.
+    """
+    original = dispatcher.compile
+
+    def compile(sig):
+        with _slp_vectorizer():
+            return original(sig)
+
+    dispatcher.compile = compile
 
 
-compile_microkernels()
+for _name in mk.KERNELS:
+    _compile_with_slp(getattr(mk, _name))
 
 
 @njit(**JIT)
