@@ -10,8 +10,7 @@ import twins
 from fastrelu.kernels import batchnorm as kbn
 from fastrelu.kernels import dense, losses
 from fastrelu.kernels import optim as kopt
-from fastrelu.kernels.layout import (H_ALPHA, H_BETA1, H_BETA2, H_CLIP, H_EPS, H_LR, H_MOMENTUM,
-                                     H_WEIGHT_DECAY, NHYPER)
+from fastrelu.kernels import layout
 
 SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 DTYPES = st.sampled_from([np.float32, np.float64])
@@ -124,9 +123,9 @@ def test_cross_entropy_is_stable_for_huge_logits():
 
 
 def hyper(**kw):
-    h = np.zeros(NHYPER)
+    h = np.zeros(layout.NHYPER)
     for k, val in kw.items():
-        h[globals()["H_" + k.upper()]] = val
+        h[getattr(layout, "H_" + k.upper())] = val
     return h
 
 

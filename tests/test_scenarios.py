@@ -2,7 +2,6 @@
 import numpy as np
 import pytest
 
-import fastrelu as fr
 from fastrelu import scenarios
 
 SEEDS = (0, 1, 5)

@@ -1,7 +1,6 @@
 """Evaluation-mode passes over many rows, in fixed row blocks (bounded workspace)."""
 from __future__ import annotations
 
-import numpy as np
 from numba import njit
 
 from fastrelu.kernels._config import JIT

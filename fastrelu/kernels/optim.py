@@ -63,7 +63,6 @@ def sgd(theta, grad, state, hyper, t):
 def adam(theta, grad, state, hyper, t):
     """``torch.optim.Adam`` (L2 weight decay added to the gradient, no AMSGrad)."""
     T = theta.dtype.type
-    b1 = T(hyper[H_BETA1])
     b2 = T(hyper[H_BETA2])
     eps = T(hyper[H_EPS])
     wd = T(hyper[H_WEIGHT_DECAY])
