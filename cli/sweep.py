@@ -207,12 +207,16 @@ def main(
         if text is not None:
             grid[key] = parse_list(text, cast, f"--{key}")
     if seeds is not None:
-        if seeds < 1:
-            raise fail(f"--seeds: expected a number of seeds >= 1, got {seeds}")
-        grid["seed"] = range(seeds)
+        grid["seed"] = range(_check_seeds(seeds))
     settings = {"data": _data(data), "steps": steps, "batch_size": batch_size, "loss": loss}
     _run(grid, settings, None, out=out, plot=plot, dask=dask, workers=workers,
          json_out=json_out, chunk_size=chunk_size, title="fastrelu sweep")
+
+
+def _check_seeds(seeds: int) -> int:
+    if seeds < 1:
+        raise fail(f"--seeds: expected a number of seeds >= 1, got {seeds}")
+    return seeds
 
 
 def _data(text: str) -> Any:
@@ -244,8 +248,8 @@ def _preset_command(name: str) -> None:
         from fastrelu.sweep.presets import preset
 
         p = preset(name)
-        if seeds is not None and seeds < 1:
-            raise fail(f"--seeds: expected a number of seeds >= 1, got {seeds}")
+        if seeds is not None:
+            _check_seeds(seeds)
         settings = dict(p.settings)
         if steps is not None:
             settings["steps"] = steps

@@ -74,8 +74,10 @@ def test_fused_training_loop_matches_twin(arch, n, batch, seed, dtype):
     net = fr.MLP(sizes, seed=seed, dtype=dtype, residual=residual)
     X = rng.normal(size=(n, sizes[0])).astype(net.dtype)
     y = rng.normal(size=(n, sizes[-1])).astype(net.dtype)
-    twin, losses = twin_fit(net, X, y, 0.05, list(fr.minibatches(n, batch, epochs=2, seed=seed)))
-    hist = fr.fit(net, X, y, optimizer=fr.SGD(0.05), batch_size=batch, epochs=2, seed=seed)
+    # lr 0.01 keeps training stable: at 0.05 hypothesis found runs whose loss blew up to 1e5,
+    # where float32 rounding differences (twin in float64) grow chaotically, whatever the kernel.
+    twin, losses = twin_fit(net, X, y, 0.01, list(fr.minibatches(n, batch, epochs=2, seed=seed)))
+    hist = fr.fit(net, X, y, optimizer=fr.SGD(0.01), batch_size=batch, epochs=2, seed=seed)
     t = tol(dtype)
     np.testing.assert_allclose(hist.loss, losses, **t)
     for got, want in zip(net.weights + net.biases, twin.W + twin.b):

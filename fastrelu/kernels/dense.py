@@ -1,9 +1,9 @@
 """Dense layer kernels: ``z = h W^T + b`` and its backward, for small and wide layers.
 
-Small layers are computed in register blocks by the microkernels of
-:mod:`fastrelu.kernels.microkernels` (a block of the output stays in vector registers for the
-whole reduction, no stores inside it, no allocation); the edges that do not fill a block use
-plain loops. Layers with at least ``BLAS_MIN_MACS`` multiply-adds go to BLAS through
+Small layers are computed in register blocks by the generated microkernels of
+``micro_forward``, ``micro_weight_grad`` and ``micro_input_grad`` (a block of the output stays
+in vector registers for the whole reduction, no stores inside it, no allocation); the edges
+that do not fill a block use plain loops. Layers with at least ``BLAS_MIN_MACS`` multiply-adds go to BLAS through
 ``np.dot``. The path and the summation order depend on the shapes only, so a given problem
 always gives the same bits, whatever the thread count.
 
@@ -20,7 +20,7 @@ import numpy as np
 from numba import njit
 from numba.core import config as _numba_config
 
-from fastrelu.kernels import microkernels as mk
+from fastrelu.kernels import micro_forward, micro_input_grad, micro_weight_grad
 from fastrelu.kernels._config import BLAS_MIN_MACS, JIT
 
 
@@ -58,8 +58,9 @@ def _compile_with_slp(dispatcher) -> None:
     dispatcher.compile = compile
 
 
-for _name in mk.KERNELS:
-    _compile_with_slp(getattr(mk, _name))
+for _module in (micro_forward, micro_weight_grad, micro_input_grad):
+    for _name in _module.KERNELS:
+        _compile_with_slp(getattr(_module, _name))
 
 
 @njit(**JIT)
@@ -98,23 +99,23 @@ def linear_forward(h, W, b, z):
     # Every call is guarded: passing the arrays costs more than an empty kernel.
     if j32 > 0:
         if k8 > 0:
-            mk.nt_32_8(h, W, b, z, o, j32, o, k8)
+            micro_forward.nt_32_8(h, W, b, z, o, j32, o, k8)
         if k8 < n_in:
-            mk.nt_32_1(h, W, b, z, o, j32, k8, n_in)
+            micro_forward.nt_32_1(h, W, b, z, o, j32, k8, n_in)
     if j32 < j8:
         if k8 > 0:
-            mk.nt_8_8(h, W, b, z, j32, j8, o, k8)
+            micro_forward.nt_8_8(h, W, b, z, j32, j8, o, k8)
         if k8 < n_in:
-            mk.nt_8_1(h, W, b, z, j32, j8, k8, n_in)
+            micro_forward.nt_8_1(h, W, b, z, j32, j8, k8, n_in)
     if j8 == n_out:
         return
     if n_out >= 8:
         # The last < 8 columns: redo the last full block of 8 (the chunk at k == 0 starts
         # from the bias, so recomputed columns are overwritten with the same values).
         if k8 > 0:
-            mk.nt_8_8(h, W, b, z, n_out - 8, n_out, o, k8)
+            micro_forward.nt_8_8(h, W, b, z, n_out - 8, n_out, o, k8)
         if k8 < n_in:
-            mk.nt_8_1(h, W, b, z, n_out - 8, n_out, k8, n_in)
+            micro_forward.nt_8_1(h, W, b, z, n_out - 8, n_out, k8, n_in)
         return
     # Fewer than 8 columns (out = 1, say): dot products along contiguous rows.
     zero = z.dtype.type(0)
@@ -146,18 +147,18 @@ def linear_backward_params(dz, h, dW, db):
         o = np.int64(0)   # not a literal: the calls must match the compiled int64 signatures
         for k0 in range(0, k32, 32):
             if i4 > 0:
-                mk.tn_4_32(dz, h, dW, o, i4, k0, n)
+                micro_weight_grad.tn_4_32(dz, h, dW, o, i4, k0, n)
             if i4 < n_out:
-                mk.tn_1_32(dz, h, dW, i4, n_out, k0, n)
+                micro_weight_grad.tn_1_32(dz, h, dW, i4, n_out, k0, n)
         for k0 in range(k32, k8, 8):
             if i4 > 0:
-                mk.tn_4_8(dz, h, dW, o, i4, k0, n)
+                micro_weight_grad.tn_4_8(dz, h, dW, o, i4, k0, n)
             if i4 < n_out:
-                mk.tn_1_8(dz, h, dW, i4, n_out, k0, n)
+                micro_weight_grad.tn_1_8(dz, h, dW, i4, n_out, k0, n)
         zero = dW.dtype.type(0)
         for k in range(k8, n_in):
             if i16 > 0:
-                mk.tncol_16(dz, h, dW, o, i16, k, n)
+                micro_weight_grad.tncol_16(dz, h, dW, o, i16, k, n)
             for j in range(i16, n_out):
                 acc = zero
                 for r in range(n):
@@ -184,22 +185,22 @@ def linear_backward_input(dz, W, dh):
     o = np.int64(0)   # not a literal: the calls must match the compiled int64 signatures
     for k0 in range(0, k32, 32):
         if r4 > 0:
-            mk.nn_4_32(dz, W, dh, o, r4, k0, n_out)
+            micro_input_grad.nn_4_32(dz, W, dh, o, r4, k0, n_out)
         if r4 < n:
-            mk.nn_1_32(dz, W, dh, r4, n, k0, n_out)
+            micro_input_grad.nn_1_32(dz, W, dh, r4, n, k0, n_out)
     for k0 in range(k32, k8, 8):
         if r4 > 0:
-            mk.nn_4_8(dz, W, dh, o, r4, k0, n_out)
+            micro_input_grad.nn_4_8(dz, W, dh, o, r4, k0, n_out)
         if r4 < n:
-            mk.nn_1_8(dz, W, dh, r4, n, k0, n_out)
+            micro_input_grad.nn_1_8(dz, W, dh, r4, n, k0, n_out)
     if k8 == n_in:
         return
     if n_in >= 8:
         # The last < 8 columns: redo the last full block of 8 (overwrites, same values).
         if r4 > 0:
-            mk.nn_4_8(dz, W, dh, o, r4, n_in - 8, n_out)
+            micro_input_grad.nn_4_8(dz, W, dh, o, r4, n_in - 8, n_out)
         if r4 < n:
-            mk.nn_1_8(dz, W, dh, r4, n, n_in - 8, n_out)
+            micro_input_grad.nn_1_8(dz, W, dh, r4, n, n_in - 8, n_out)
         return
     zero = dh.dtype.type(0)
     for r in range(n):
