@@ -10,6 +10,8 @@ from fastrelu.init import DRAWS_BIASES, SCHEMES
 from fastrelu.kernels import layout as K
 
 LOSS_CODES = {"mse": K.MSE, "cross_entropy": K.CROSS_ENTROPY}
+#: ``loss_and_gradient`` on at least this many rows computes its chunks on all threads.
+THREADED_GRADIENT_MIN_ROWS = 16384
 
 
 class MLP:
@@ -215,9 +217,12 @@ class MLP:
         yf, yi = v.as_targets(y, loss, X.shape[0], self.sizes[-1], self.dtype)
         grad = np.empty_like(self.params)
         running = self.running.copy()
-        threads = True if use_chunks(self._arch, X.shape[0]) else None
+        # One gradient of a few thousand rows takes milliseconds serially; compiling the
+        # parallel kernel takes seconds. Same bits either way.
+        big = X.shape[0] >= THREADED_GRADIENT_MIN_ROWS and use_chunks(self._arch, X.shape[0])
+        threads = True if big else None
         value = batch_loss_grad(self.params, self._arch, self.residual_scale, X, yf, yi, LOSS_CODES[loss],
-                                running, grad, False, threads)
+                                running, grad, threads)
         return float(value), grad
 
     def gradients(self, X, y, loss: str = "mse") -> tuple[list[np.ndarray], list[np.ndarray]]:

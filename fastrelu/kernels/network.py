@@ -40,6 +40,18 @@ def vec(theta, arch, l, col):
 
 
 @njit(**JIT)
+def copy_into(src, dst):
+    """``dst[:, :] = src`` for same-shape 2-D arrays, as a loop.
+
+    A slice assignment would compile numba's broadcast-error formatting (string code, about
+    2 s of cold start) into every kernel that uses it.
+    """
+    for r in range(src.shape[0]):
+        for j in range(src.shape[1]):
+            dst[r, j] = src[r, j]
+
+
+@njit(**JIT)
 def forward(theta, arch, res_scale, x, H, U, XH, stats, running, train):
     """Run the network on ``x`` (n, in) and fill the workspaces.
 
@@ -66,7 +78,7 @@ def forward(theta, arch, res_scale, x, H, U, XH, stats, running, train):
         h = block(H, n, arch, l)
         kind = arch[l, KIND]
         if kind == OUTPUT:
-            h[:, :] = u
+            copy_into(u, h)
         elif kind == RESIDUAL:
             for r in range(n):
                 for j in range(m):
@@ -92,7 +104,7 @@ def backward(theta, arch, res_scale, x, H, U, XH, stats, dout, grad, GA, GB, GZ)
     n = x.shape[0]
     L = arch.shape[0]
     dh = GA[:n * arch[L - 1, OUT]].reshape((n, arch[L - 1, OUT]))
-    dh[:, :] = dout
+    copy_into(dout, dh)
     cur_is_a = True
     for l in range(L - 1, -1, -1):
         m = arch[l, OUT]
@@ -101,7 +113,7 @@ def backward(theta, arch, res_scale, x, H, U, XH, stats, dout, grad, GA, GB, GZ)
         dz = GZ[:n * m].reshape((n, m))
         kind = arch[l, KIND]
         if kind == OUTPUT:
-            dz[:, :] = dh
+            copy_into(dh, dz)
         else:
             u = block(U, n, arch, l)
             if kind == RESIDUAL:

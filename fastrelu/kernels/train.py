@@ -90,64 +90,79 @@ def new_train_workspace(arch, starts, n_in, n_y, theta, ydtype):
             np.empty(nmax, ydtype), np.empty_like(theta), H, U, XH, G, stats) + chunk
 
 
-@njit(**JIT)
-def batch_loss_grad(theta, arch, res_scale, x, yf, yi, loss_kind, running, grad, update_running, threads):
+def batch_loss_grad(theta, arch, res_scale, x, yf, yi, loss_kind, running, grad, threads):
     """Loss and gradient of the mean loss over all rows of ``x`` (one batch).
 
-    ``threads``: None computes large batches' chunks one after another (and never compiles
-    the parallel kernel); True computes them in parallel. Same bits either way.
+    Batch norm uses the batch statistics; ``running`` is not changed. ``threads``: None
+    computes large batches' chunks one after another (and never compiles the parallel
+    kernel); True computes them in parallel. Same bits either way.
+
+    Plain Python around compiled kernels (at most ``N_CHUNKS`` calls): a compiled wrapper
+    would make numba re-optimize and re-emit the whole gradient once more on a cold start.
     """
     n = x.shape[0]
     if use_chunks(arch, n):
         parts, cH, cU, cXH, cG, cstats, closs = new_chunk_workspace(arch, n, theta)
         if threads is None:
-            return chunked_loss_grad_serial(theta, arch, res_scale, x, yf, yi, loss_kind, running, grad,
-                                            parts, cH, cU, cXH, cG, cstats, closs)
+            for c in range(N_CHUNKS):
+                r0, r1 = c * n // N_CHUNKS, (c + 1) * n // N_CHUNKS
+                closs[c] = serial_loss_grad(theta, arch, res_scale, x[r0:r1], yf[r0:r1], yi[r0:r1],
+                                            loss_kind, n, running, parts[c], cH[c], cU[c], cXH[c],
+                                            cG[c], cstats[c])
+            return reduce_chunks(parts, closs, grad)
         return chunked_loss_grad(theta, arch, res_scale, x, yf, yi, loss_kind, running, grad,
                                  parts, cH, cU, cXH, cG, cstats, closs)
     H, U, XH, G, stats = new_workspace(arch, n, theta)
     return serial_loss_grad(theta, arch, res_scale, x, yf, yi, loss_kind, n, running, grad,
-                            H, U, XH, G, stats, update_running)
+                            H, U, XH, G, stats)
 
 
 @njit(**JIT)
 def serial_loss_grad(theta, arch, res_scale, xb, yf, yi, loss_kind, denom, running, grad,
-                     H, U, XH, G, stats, update_running):
-    """Loss (mean over ``denom`` rows) and gradient of one batch, serially."""
+                     H, U, XH, G, stats):
+    """Loss (mean over ``denom`` rows) and gradient of one batch, serially.
+
+    Leaves the batch statistics of batch-norm layers in ``stats``; see :func:`update_running`.
+    """
     n = xb.shape[0]
-    out = forward(theta, arch, res_scale, xb, H, U, XH, stats, running, True)
+    # np.bool_: a plain True would be typed Literal[bool] and compile a second forward
+    out = forward(theta, arch, res_scale, xb, H, U, XH, stats, running, np.bool_(True))
     m = out.shape[1]
     dout = G[2, :n * m].reshape((n, m))
     loss = loss_and_grad(loss_kind, out, yf, yi, denom, dout)
     # backward copies dout into G[0] before it first writes G[2]
     backward(theta, arch, res_scale, xb, H, U, XH, stats, dout, grad, G[0], G[1], G[2])
-    if update_running:
-        for l in range(arch.shape[0]):
-            if arch[l, BN] == 1:
-                c = arch[l, C_OFF]
-                m_l = arch[l, OUT]
-                update_running_stats(running[0, c:c + m_l], running[1, c:c + m_l],
-                                     stats[0, c:c + m_l], stats[1, c:c + m_l], n)
     return loss
 
 
 @njit(**JIT)
-def chunk_loss_grad(c, theta, arch, res_scale, xb, yf, yi, loss_kind, running, parts, H, U, XH, G, stats):
-    """Chunk ``c`` of a batch: its share of the mean loss, its partial gradient in ``parts[c]``."""
-    n = xb.shape[0]
-    r0 = c * n // N_CHUNKS
-    r1 = (c + 1) * n // N_CHUNKS
-    return serial_loss_grad(theta, arch, res_scale, xb[r0:r1], yf[r0:r1], yi[r0:r1], loss_kind, n,
-                            running, parts[c], H[c], U[c], XH[c], G[c], stats[c], False)
+def update_running(arch, running, stats, n):
+    """Fold the batch statistics of the last training forward pass into the running ones."""
+    for l in range(arch.shape[0]):
+        if arch[l, BN] == 1:
+            c = arch[l, C_OFF]
+            m_l = arch[l, OUT]
+            update_running_stats(running[0, c:c + m_l], running[1, c:c + m_l],
+                                 stats[0, c:c + m_l], stats[1, c:c + m_l], n)
+
+
+@njit(**JIT)
+def chunk_rows(c, n):
+    """Rows ``r0:r1`` of chunk ``c`` of a batch of ``n`` rows."""
+    c = np.int64(c)
+    return c * n // N_CHUNKS, (c + 1) * n // N_CHUNKS
 
 
 @njit(**JIT)
 def reduce_chunks(parts, closs, grad):
     """Add the chunk partials in chunk order (the fixed order makes the bits thread-independent)."""
-    grad[:] = parts[0]
+    P = grad.shape[0]
+    for i in range(P):
+        grad[i] = parts[0, i]
     loss = closs[0]
     for c in range(1, N_CHUNKS):
-        grad += parts[c]
+        for i in range(P):
+            grad[i] += parts[c, i]
         loss += closs[c]
     return loss
 
@@ -155,20 +170,18 @@ def reduce_chunks(parts, closs, grad):
 @njit(**PJIT)
 def chunked_loss_grad(theta, arch, res_scale, xb, yf, yi, loss_kind, running, grad,
                       parts, H, U, XH, G, stats, closs):
-    """Loss and gradient over ``N_CHUNKS`` fixed row chunks in parallel, reduced in order."""
+    """Loss and gradient over ``N_CHUNKS`` fixed row chunks in parallel, reduced in order.
+
+    Chunk ``c``'s share of the mean loss goes to ``closs[c]``, its partial gradient to
+    ``parts[c]``. The serial callers run the very same loop with ``range``: the kernels stay
+    one call deep above ``serial_loss_grad`` (every level of calls makes numba re-optimize
+    and re-emit all the code below it, which is what cold starts pay for).
+    """
+    n = xb.shape[0]
     for c in prange(N_CHUNKS):
-        closs[c] = chunk_loss_grad(c, theta, arch, res_scale, xb, yf, yi, loss_kind, running,
-                                   parts, H, U, XH, G, stats)
-    return reduce_chunks(parts, closs, grad)
-
-
-@njit(**JIT)
-def chunked_loss_grad_serial(theta, arch, res_scale, xb, yf, yi, loss_kind, running, grad,
-                             parts, H, U, XH, G, stats, closs):
-    """The same arithmetic as :func:`chunked_loss_grad`, one chunk after another."""
-    for c in range(N_CHUNKS):
-        closs[c] = chunk_loss_grad(c, theta, arch, res_scale, xb, yf, yi, loss_kind, running,
-                                   parts, H, U, XH, G, stats)
+        r0, r1 = chunk_rows(c, n)
+        closs[c] = serial_loss_grad(theta, arch, res_scale, xb[r0:r1], yf[r0:r1], yi[r0:r1], loss_kind,
+                                    n, running, parts[c], H[c], U[c], XH[c], G[c], stats[c])
     return reduce_chunks(parts, closs, grad)
 
 
@@ -215,14 +228,19 @@ def run_steps(theta, running, arch, res_scale, X, yf, yi, loss_kind, order, star
         gather(X, yf, yi, order[a:a + n], xb, ybf, ybi)
         if use_chunks(arch, n):
             if threads is None:
-                loss = chunked_loss_grad_serial(theta, arch, res_scale, xb, ybf, ybi, loss_kind,
-                                                running, grad, parts, cH, cU, cXH, cG, cstats, closs)
+                for c in range(N_CHUNKS):
+                    r0, r1 = chunk_rows(c, n)
+                    closs[c] = serial_loss_grad(theta, arch, res_scale, xb[r0:r1], ybf[r0:r1], ybi[r0:r1],
+                                                loss_kind, n, running, parts[c], cH[c], cU[c], cXH[c],
+                                                cG[c], cstats[c])
+                loss = reduce_chunks(parts, closs, grad)
             else:
                 loss = chunked_loss_grad(theta, arch, res_scale, xb, ybf, ybi, loss_kind, running,
                                          grad, parts, cH, cU, cXH, cG, cstats, closs)
         else:
             loss = serial_loss_grad(theta, arch, res_scale, xb, ybf, ybi, loss_kind, n, running,
-                                    grad, H, U, XH, G, stats, True)
+                                    grad, H, U, XH, G, stats)
+            update_running(arch, running, stats, n)
         losses[s] = loss
         if not np.isfinite(loss):
             return s + 1, True
@@ -231,7 +249,6 @@ def run_steps(theta, running, arch, res_scale, X, yf, yi, loss_kind, order, star
     return nsteps, False
 
 
-@njit(**JIT)
 def train(theta, running, arch, res_scale, X, yf, yi, loss_kind, order, starts,
           opt_kind, hyper, opt_state, t0, losses, threads):
     """Run ``len(starts) - 1`` minibatch steps; step ``s`` uses rows ``order[starts[s]:starts[s+1]]``.
@@ -244,5 +261,6 @@ def train(theta, running, arch, res_scale, X, yf, yi, loss_kind, order, starts,
     after its update. ``threads``: see :func:`run_steps`.
     """
     ws = new_train_workspace(arch, starts, X.shape[1], yf.shape[1], theta, yi.dtype)
+    # Called from Python, not compiled: one call level less for numba to re-optimize.
     return run_steps(theta, running, arch, res_scale, X, yf, yi, loss_kind, order, starts,
                      opt_kind, hyper, opt_state, t0, losses, ws, threads)
