@@ -122,15 +122,24 @@ def _table(result):
     def row(label, values):
         table.add_row(label, *values)
 
+    row("outcome", [_outcome(a) for a in result.arms])
     row("loss", [_num(a.final_loss) for a in result.arms])
-    row("diverged at", ["-" if a.diverged_at is None else str(a.diverged_at) for a in result.arms])
     row("dead %", [_dead(a.dead_fraction) for a in result.arms])
     row("std ratio", [_num(a.output_std_ratio, ".2g") for a in result.arms])
-    row("collapsed", ["[bold red]YES[/]" if a.collapsed else "[green]no[/]" for a in result.arms])
     row("cause", [a.causes[0]["cause"] if a.causes else "-" for a in result.arms])
-    table.caption = (f"data: {result.data}. std ratio = output std / target std across inputs; "
-                     "collapsed = ratio <= 1e-3 or outputs non-finite.")
+    table.caption = (f"data: {result.data}. dead % per hidden layer; std ratio = output std / "
+                     "target std across inputs. COLLAPSED = std ratio <= 1e-3 or outputs "
+                     "non-finite; DIVERGED = the loss or the weights overflowed at that step "
+                     "(training stopped there).")
     return table
+
+
+def _outcome(arm) -> str:
+    if arm.collapsed:
+        return "[bold red]COLLAPSED[/]"
+    if arm.diverged_at is not None:
+        return f"[bold red]DIVERGED[/] at step {arm.diverged_at}"
+    return "[green]trains[/]"
 
 
 def _dead(fractions) -> str:
