@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -100,3 +101,26 @@ def test_parallel_chunked_gradient_matches_twin():
     gW, gb = net.gradients(X, y)
     for got, want in zip(gW + gb, dW + db):
         np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12)
+
+
+@SETTINGS
+@given(n=st.integers(0, 9), m=st.integers(1, 9), start=st.integers(0, 5), extra=st.integers(0, 3),
+       dtype=DTYPES)
+def test_view2d_is_the_reshaped_slice_and_shares_memory(n, m, start, extra, dtype):
+    from fastrelu.kernels.network import view2d
+
+    buf = np.arange(start + n * m + extra, dtype=dtype)
+    v = view2d(buf, start, n, m)
+    twin = buf[start:start + n * m].reshape(n, m)
+    assert v.shape == (n, m) and v.dtype == buf.dtype and v.flags.c_contiguous
+    np.testing.assert_array_equal(v, twin)
+    if n:
+        v[n - 1, m - 1] = -1.0   # a view: writes land in buf
+        assert buf[start + n * m - 1] == -1.0
+
+
+def test_view2d_refuses_a_short_buffer():
+    from fastrelu.kernels.network import view2d
+
+    with pytest.raises(ValueError, match="too short"):
+        view2d(np.zeros(11), 2, 3, 4)

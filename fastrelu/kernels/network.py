@@ -12,24 +12,51 @@ from __future__ import annotations
 from numba import njit
 
 from fastrelu.kernels._config import JIT
-from fastrelu.kernels.batchnorm import batchnorm_backward, batchnorm_eval, batchnorm_train
-from fastrelu.kernels.dense import linear_backward_input, linear_backward_params, linear_forward
-from fastrelu.kernels.layout import B_OFF, BE_OFF, BN, C_OFF, G_OFF, IN, KIND, OUT, OUTPUT, RESIDUAL, W_OFF
+from fastrelu.kernels.batchnorm import (
+    batchnorm_backward,
+    batchnorm_eval,
+    batchnorm_train,
+)
+from fastrelu.kernels.dense import (
+    linear_backward_input,
+    linear_backward_params,
+    linear_forward,
+)
+from fastrelu.kernels.intrinsics import as_matrix
+from fastrelu.kernels.layout import (
+    B_OFF,
+    BE_OFF,
+    BN,
+    C_OFF,
+    G_OFF,
+    IN,
+    KIND,
+    OUT,
+    OUTPUT,
+    RESIDUAL,
+    W_OFF,
+)
+
+
+@njit(**JIT)
+def view2d(buf, start, n, m):
+    """``buf[start:start + n * m]`` as an ``(n, m)`` C array (a view; ValueError if too short)."""
+    v = buf[start:start + n * m]
+    if v.shape[0] != n * m:
+        raise ValueError("view2d: buffer too short")
+    return as_matrix(v, n, m)
 
 
 @njit(**JIT)
 def block(buf, n, arch, l):
     """Layer ``l``'s ``(n, out)`` block of a flat workspace."""
-    c = arch[l, C_OFF] * n
-    m = arch[l, OUT]
-    return buf[c:c + n * m].reshape((n, m))
+    return view2d(buf, arch[l, C_OFF] * n, n, arch[l, OUT])
 
 
 @njit(**JIT)
 def weight(theta, arch, l):
     """Layer ``l``'s weight matrix, a ``(out, in)`` view into ``theta``."""
-    o = arch[l, W_OFF]
-    return theta[o:o + arch[l, OUT] * arch[l, IN]].reshape((arch[l, OUT], arch[l, IN]))
+    return view2d(theta, arch[l, W_OFF], arch[l, OUT], arch[l, IN])
 
 
 @njit(**JIT)
@@ -103,14 +130,14 @@ def backward(theta, arch, res_scale, x, H, U, XH, stats, dout, grad, GA, GB, GZ)
     """
     n = x.shape[0]
     L = arch.shape[0]
-    dh = GA[:n * arch[L - 1, OUT]].reshape((n, arch[L - 1, OUT]))
+    dh = view2d(GA, 0, n, arch[L - 1, OUT])
     copy_into(dout, dh)
     cur_is_a = True
     for l in range(L - 1, -1, -1):
         m = arch[l, OUT]
         k_in = arch[l, IN]
         c = arch[l, C_OFF]
-        dz = GZ[:n * m].reshape((n, m))
+        dz = view2d(GZ, 0, n, m)
         kind = arch[l, KIND]
         if kind == OUTPUT:
             copy_into(dh, dz)
@@ -133,7 +160,7 @@ def backward(theta, arch, res_scale, x, H, U, XH, stats, dout, grad, GA, GB, GZ)
         hin = x if l == 0 else block(H, n, arch, l - 1)
         linear_backward_params(dz, hin, weight(grad, arch, l), vec(grad, arch, l, B_OFF))
         if l > 0:
-            nxt = (GB if cur_is_a else GA)[:n * k_in].reshape((n, k_in))
+            nxt = view2d(GB if cur_is_a else GA, 0, n, k_in)
             linear_backward_input(dz, weight(theta, arch, l), nxt)
             if kind == RESIDUAL:
                 for r in range(n):

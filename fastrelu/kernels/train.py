@@ -15,7 +15,7 @@ from fastrelu.kernels.batchnorm import update_running_stats
 from fastrelu.kernels.dense import use_blas
 from fastrelu.kernels.layout import BN, C_OFF, IN, OUT
 from fastrelu.kernels.losses import loss_and_grad
-from fastrelu.kernels.network import backward, forward
+from fastrelu.kernels.network import backward, forward, view2d
 from fastrelu.kernels.optim import apply_update
 
 
@@ -128,7 +128,7 @@ def serial_loss_grad(theta, arch, res_scale, xb, yf, yi, loss_kind, denom, runni
     # np.bool_: a plain True would be typed Literal[bool] and compile a second forward
     out = forward(theta, arch, res_scale, xb, H, U, XH, stats, running, np.bool_(True))
     m = out.shape[1]
-    dout = G[2, :n * m].reshape((n, m))
+    dout = view2d(G[2], 0, n, m)
     loss = loss_and_grad(loss_kind, out, yf, yi, denom, dout)
     # backward copies dout into G[0] before it first writes G[2]
     backward(theta, arch, res_scale, xb, H, U, XH, stats, dout, grad, G[0], G[1], G[2])
@@ -222,8 +222,8 @@ def run_steps(theta, running, arch, res_scale, X, yf, yi, loss_kind, order, star
     for s in range(nsteps):
         a = starts[s]
         n = starts[s + 1] - a
-        xb = xbuf[:n * n_in].reshape((n, n_in))
-        ybf = ybuf[:n * n_y].reshape((n, n_y))
+        xb = view2d(xbuf, 0, n, n_in)
+        ybf = view2d(ybuf, 0, n, n_y)
         ybi = ibuf[:n]
         gather(X, yf, yi, order[a:a + n], xb, ybf, ybi)
         if use_chunks(arch, n):
