@@ -42,22 +42,29 @@ def U(i):
     return f"_U{i}"
 
 
+def indices(base, count):
+    """``u0 = u + _U0; u1 = u + _U1; ...``: each offset index computed once per block (fewer
+    numba IR statements per load: a third less compile time, the same machine code)."""
+    return "; ".join(f"{base}{i} = {base} + {U(i)}" for i in range(count))
+
+
 def rank1(mode, I, K):
-    a = (lambda i: f"A[t, u + {U(i)}]") if mode == "tn" else (lambda i: f"A[u + {U(i)}, t]")
+    a = (lambda i: f"A[t, u{i}]") if mode == "tn" else (lambda i: f"A[u{i}, t]")
     L = ["", "", "@njit(**MICRO_JIT)", f"def {mode}_{I}_{K}(A, B, C, i_start, i_end, k0, nt):",
          f'    """Rows ``i_start:i_end`` (a multiple of {I} apart), columns ``k0:k0+{K}`` of C (overwrite)."""',
-         "    z = C.dtype.type(0)", "    v = np.uint64(k0)",
-         f"    for i_ in range(i_start, i_end, {I}):", "        u = np.uint64(i_)"]
+         "    z = C.dtype.type(0)", "    v = np.uint64(k0)", "    " + indices("v", K),
+         f"    for i_ in range(i_start, i_end, {I}):", "        u = np.uint64(i_)",
+         "        " + indices("u", I)]
     for i in range(I):
         L.append("        " + "; ".join(f"a{i}_{k} = z" for k in range(K)))
     L += ["        for t_ in range(nt):", "            t = np.uint64(t_)"]
     for i in range(I):
         L.append(f"            g{i} = {a(i)}")
     for k in range(K):
-        L.append(f"            b{k} = B[t, v + {U(k)}]")
+        L.append(f"            b{k} = B[t, v{k}]")
         L.append("            " + "; ".join(f"a{i}_{k} = fma(g{i}, b{k}, a{i}_{k})" for i in range(I)))
     for i in range(I):
-        L.append("        " + "; ".join(f"C[u + {U(i)}, v + {U(k)}] = a{i}_{k}" for k in range(K)))
+        L.append("        " + "; ".join(f"C[u{i}, v{k}] = a{i}_{k}" for k in range(K)))
     return "\n".join(L)
 
 
@@ -66,10 +73,11 @@ def tncol(I):
          f'    """``C[i, k] = sum_t A[t, i] * B[t, k]`` for ``i`` in ``i_start:i_end`` (multiple of {I} apart)."""',
          "    z = C.dtype.type(0)", "    v = np.uint64(k)",
          f"    for i_ in range(i_start, i_end, {I}):", "        u = np.uint64(i_)",
+         "        " + indices("u", I),
          "        " + "; ".join(f"a{i} = z" for i in range(I)),
          "        for t_ in range(nt):", "            t = np.uint64(t_)", "            x = B[t, v]"]
-    L.append("            " + "; ".join(f"a{i} = fma(A[t, u + {U(i)}], x, a{i})" for i in range(I)))
-    L.append("        " + "; ".join(f"C[u + {U(i)}, v] = a{i}" for i in range(I)))
+    L.append("            " + "; ".join(f"a{i} = fma(A[t, u{i}], x, a{i})" for i in range(I)))
+    L.append("        " + "; ".join(f"C[u{i}, v] = a{i}" for i in range(I)))
     return "\n".join(L)
 
 
@@ -81,17 +89,19 @@ def nt(J, KC):
          '    """',
          "    n = h.shape[0]",
          f"    for j_ in range(j_start, j_end, {J}):", "        u = np.uint64(j_)",
-         f"        for k_ in range(k_start, k_end, {KC}):", "            v = np.uint64(k_)"]
+         "        " + indices("u", J),
+         f"        for k_ in range(k_start, k_end, {KC}):", "            v = np.uint64(k_)",
+         "            " + indices("v", KC)]
     for kk in range(KC):
-        L.append("            " + "; ".join(f"w{kk}_{jj} = W[u + {U(jj)}, v + {U(kk)}]" for jj in range(J)))
+        L.append("            " + "; ".join(f"w{kk}_{jj} = W[u{jj}, v{kk}]" for jj in range(J)))
     L += ["            for r_ in range(n):", "                r = np.uint64(r_)", "                if k_ == 0:"]
-    L.append("                    " + "; ".join(f"a{jj} = b[u + {U(jj)}]" for jj in range(J)))
+    L.append("                    " + "; ".join(f"a{jj} = b[u{jj}]" for jj in range(J)))
     L.append("                else:")
-    L.append("                    " + "; ".join(f"a{jj} = z[r, u + {U(jj)}]" for jj in range(J)))
+    L.append("                    " + "; ".join(f"a{jj} = z[r, u{jj}]" for jj in range(J)))
     for kk in range(KC):
-        L.append(f"                x = h[r, v + {U(kk)}]")
+        L.append(f"                x = h[r, v{kk}]")
         L.append("                " + "; ".join(f"a{jj} = fma(x, w{kk}_{jj}, a{jj})" for jj in range(J)))
-    L.append("                " + "; ".join(f"z[r, u + {U(jj)}] = a{jj}" for jj in range(J)))
+    L.append("                " + "; ".join(f"z[r, u{jj}] = a{jj}" for jj in range(J)))
     return "\n".join(L)
 
 

@@ -52,86 +52,88 @@ def nn_4_32(A, B, C, i_start, i_end, k0, nt):
     """Rows ``i_start:i_end`` (a multiple of 4 apart), columns ``k0:k0+32`` of C (overwrite)."""
     z = C.dtype.type(0)
     v = np.uint64(k0)
+    v0 = v + _U0; v1 = v + _U1; v2 = v + _U2; v3 = v + _U3; v4 = v + _U4; v5 = v + _U5; v6 = v + _U6; v7 = v + _U7; v8 = v + _U8; v9 = v + _U9; v10 = v + _U10; v11 = v + _U11; v12 = v + _U12; v13 = v + _U13; v14 = v + _U14; v15 = v + _U15; v16 = v + _U16; v17 = v + _U17; v18 = v + _U18; v19 = v + _U19; v20 = v + _U20; v21 = v + _U21; v22 = v + _U22; v23 = v + _U23; v24 = v + _U24; v25 = v + _U25; v26 = v + _U26; v27 = v + _U27; v28 = v + _U28; v29 = v + _U29; v30 = v + _U30; v31 = v + _U31
     for i_ in range(i_start, i_end, 4):
         u = np.uint64(i_)
+        u0 = u + _U0; u1 = u + _U1; u2 = u + _U2; u3 = u + _U3
         a0_0 = z; a0_1 = z; a0_2 = z; a0_3 = z; a0_4 = z; a0_5 = z; a0_6 = z; a0_7 = z; a0_8 = z; a0_9 = z; a0_10 = z; a0_11 = z; a0_12 = z; a0_13 = z; a0_14 = z; a0_15 = z; a0_16 = z; a0_17 = z; a0_18 = z; a0_19 = z; a0_20 = z; a0_21 = z; a0_22 = z; a0_23 = z; a0_24 = z; a0_25 = z; a0_26 = z; a0_27 = z; a0_28 = z; a0_29 = z; a0_30 = z; a0_31 = z
         a1_0 = z; a1_1 = z; a1_2 = z; a1_3 = z; a1_4 = z; a1_5 = z; a1_6 = z; a1_7 = z; a1_8 = z; a1_9 = z; a1_10 = z; a1_11 = z; a1_12 = z; a1_13 = z; a1_14 = z; a1_15 = z; a1_16 = z; a1_17 = z; a1_18 = z; a1_19 = z; a1_20 = z; a1_21 = z; a1_22 = z; a1_23 = z; a1_24 = z; a1_25 = z; a1_26 = z; a1_27 = z; a1_28 = z; a1_29 = z; a1_30 = z; a1_31 = z
         a2_0 = z; a2_1 = z; a2_2 = z; a2_3 = z; a2_4 = z; a2_5 = z; a2_6 = z; a2_7 = z; a2_8 = z; a2_9 = z; a2_10 = z; a2_11 = z; a2_12 = z; a2_13 = z; a2_14 = z; a2_15 = z; a2_16 = z; a2_17 = z; a2_18 = z; a2_19 = z; a2_20 = z; a2_21 = z; a2_22 = z; a2_23 = z; a2_24 = z; a2_25 = z; a2_26 = z; a2_27 = z; a2_28 = z; a2_29 = z; a2_30 = z; a2_31 = z
         a3_0 = z; a3_1 = z; a3_2 = z; a3_3 = z; a3_4 = z; a3_5 = z; a3_6 = z; a3_7 = z; a3_8 = z; a3_9 = z; a3_10 = z; a3_11 = z; a3_12 = z; a3_13 = z; a3_14 = z; a3_15 = z; a3_16 = z; a3_17 = z; a3_18 = z; a3_19 = z; a3_20 = z; a3_21 = z; a3_22 = z; a3_23 = z; a3_24 = z; a3_25 = z; a3_26 = z; a3_27 = z; a3_28 = z; a3_29 = z; a3_30 = z; a3_31 = z
         for t_ in range(nt):
             t = np.uint64(t_)
-            g0 = A[u + _U0, t]
-            g1 = A[u + _U1, t]
-            g2 = A[u + _U2, t]
-            g3 = A[u + _U3, t]
-            b0 = B[t, v + _U0]
+            g0 = A[u0, t]
+            g1 = A[u1, t]
+            g2 = A[u2, t]
+            g3 = A[u3, t]
+            b0 = B[t, v0]
             a0_0 = fma(g0, b0, a0_0); a1_0 = fma(g1, b0, a1_0); a2_0 = fma(g2, b0, a2_0); a3_0 = fma(g3, b0, a3_0)
-            b1 = B[t, v + _U1]
+            b1 = B[t, v1]
             a0_1 = fma(g0, b1, a0_1); a1_1 = fma(g1, b1, a1_1); a2_1 = fma(g2, b1, a2_1); a3_1 = fma(g3, b1, a3_1)
-            b2 = B[t, v + _U2]
+            b2 = B[t, v2]
             a0_2 = fma(g0, b2, a0_2); a1_2 = fma(g1, b2, a1_2); a2_2 = fma(g2, b2, a2_2); a3_2 = fma(g3, b2, a3_2)
-            b3 = B[t, v + _U3]
+            b3 = B[t, v3]
             a0_3 = fma(g0, b3, a0_3); a1_3 = fma(g1, b3, a1_3); a2_3 = fma(g2, b3, a2_3); a3_3 = fma(g3, b3, a3_3)
-            b4 = B[t, v + _U4]
+            b4 = B[t, v4]
             a0_4 = fma(g0, b4, a0_4); a1_4 = fma(g1, b4, a1_4); a2_4 = fma(g2, b4, a2_4); a3_4 = fma(g3, b4, a3_4)
-            b5 = B[t, v + _U5]
+            b5 = B[t, v5]
             a0_5 = fma(g0, b5, a0_5); a1_5 = fma(g1, b5, a1_5); a2_5 = fma(g2, b5, a2_5); a3_5 = fma(g3, b5, a3_5)
-            b6 = B[t, v + _U6]
+            b6 = B[t, v6]
             a0_6 = fma(g0, b6, a0_6); a1_6 = fma(g1, b6, a1_6); a2_6 = fma(g2, b6, a2_6); a3_6 = fma(g3, b6, a3_6)
-            b7 = B[t, v + _U7]
+            b7 = B[t, v7]
             a0_7 = fma(g0, b7, a0_7); a1_7 = fma(g1, b7, a1_7); a2_7 = fma(g2, b7, a2_7); a3_7 = fma(g3, b7, a3_7)
-            b8 = B[t, v + _U8]
+            b8 = B[t, v8]
             a0_8 = fma(g0, b8, a0_8); a1_8 = fma(g1, b8, a1_8); a2_8 = fma(g2, b8, a2_8); a3_8 = fma(g3, b8, a3_8)
-            b9 = B[t, v + _U9]
+            b9 = B[t, v9]
             a0_9 = fma(g0, b9, a0_9); a1_9 = fma(g1, b9, a1_9); a2_9 = fma(g2, b9, a2_9); a3_9 = fma(g3, b9, a3_9)
-            b10 = B[t, v + _U10]
+            b10 = B[t, v10]
             a0_10 = fma(g0, b10, a0_10); a1_10 = fma(g1, b10, a1_10); a2_10 = fma(g2, b10, a2_10); a3_10 = fma(g3, b10, a3_10)
-            b11 = B[t, v + _U11]
+            b11 = B[t, v11]
             a0_11 = fma(g0, b11, a0_11); a1_11 = fma(g1, b11, a1_11); a2_11 = fma(g2, b11, a2_11); a3_11 = fma(g3, b11, a3_11)
-            b12 = B[t, v + _U12]
+            b12 = B[t, v12]
             a0_12 = fma(g0, b12, a0_12); a1_12 = fma(g1, b12, a1_12); a2_12 = fma(g2, b12, a2_12); a3_12 = fma(g3, b12, a3_12)
-            b13 = B[t, v + _U13]
+            b13 = B[t, v13]
             a0_13 = fma(g0, b13, a0_13); a1_13 = fma(g1, b13, a1_13); a2_13 = fma(g2, b13, a2_13); a3_13 = fma(g3, b13, a3_13)
-            b14 = B[t, v + _U14]
+            b14 = B[t, v14]
             a0_14 = fma(g0, b14, a0_14); a1_14 = fma(g1, b14, a1_14); a2_14 = fma(g2, b14, a2_14); a3_14 = fma(g3, b14, a3_14)
-            b15 = B[t, v + _U15]
+            b15 = B[t, v15]
             a0_15 = fma(g0, b15, a0_15); a1_15 = fma(g1, b15, a1_15); a2_15 = fma(g2, b15, a2_15); a3_15 = fma(g3, b15, a3_15)
-            b16 = B[t, v + _U16]
+            b16 = B[t, v16]
             a0_16 = fma(g0, b16, a0_16); a1_16 = fma(g1, b16, a1_16); a2_16 = fma(g2, b16, a2_16); a3_16 = fma(g3, b16, a3_16)
-            b17 = B[t, v + _U17]
+            b17 = B[t, v17]
             a0_17 = fma(g0, b17, a0_17); a1_17 = fma(g1, b17, a1_17); a2_17 = fma(g2, b17, a2_17); a3_17 = fma(g3, b17, a3_17)
-            b18 = B[t, v + _U18]
+            b18 = B[t, v18]
             a0_18 = fma(g0, b18, a0_18); a1_18 = fma(g1, b18, a1_18); a2_18 = fma(g2, b18, a2_18); a3_18 = fma(g3, b18, a3_18)
-            b19 = B[t, v + _U19]
+            b19 = B[t, v19]
             a0_19 = fma(g0, b19, a0_19); a1_19 = fma(g1, b19, a1_19); a2_19 = fma(g2, b19, a2_19); a3_19 = fma(g3, b19, a3_19)
-            b20 = B[t, v + _U20]
+            b20 = B[t, v20]
             a0_20 = fma(g0, b20, a0_20); a1_20 = fma(g1, b20, a1_20); a2_20 = fma(g2, b20, a2_20); a3_20 = fma(g3, b20, a3_20)
-            b21 = B[t, v + _U21]
+            b21 = B[t, v21]
             a0_21 = fma(g0, b21, a0_21); a1_21 = fma(g1, b21, a1_21); a2_21 = fma(g2, b21, a2_21); a3_21 = fma(g3, b21, a3_21)
-            b22 = B[t, v + _U22]
+            b22 = B[t, v22]
             a0_22 = fma(g0, b22, a0_22); a1_22 = fma(g1, b22, a1_22); a2_22 = fma(g2, b22, a2_22); a3_22 = fma(g3, b22, a3_22)
-            b23 = B[t, v + _U23]
+            b23 = B[t, v23]
             a0_23 = fma(g0, b23, a0_23); a1_23 = fma(g1, b23, a1_23); a2_23 = fma(g2, b23, a2_23); a3_23 = fma(g3, b23, a3_23)
-            b24 = B[t, v + _U24]
+            b24 = B[t, v24]
             a0_24 = fma(g0, b24, a0_24); a1_24 = fma(g1, b24, a1_24); a2_24 = fma(g2, b24, a2_24); a3_24 = fma(g3, b24, a3_24)
-            b25 = B[t, v + _U25]
+            b25 = B[t, v25]
             a0_25 = fma(g0, b25, a0_25); a1_25 = fma(g1, b25, a1_25); a2_25 = fma(g2, b25, a2_25); a3_25 = fma(g3, b25, a3_25)
-            b26 = B[t, v + _U26]
+            b26 = B[t, v26]
             a0_26 = fma(g0, b26, a0_26); a1_26 = fma(g1, b26, a1_26); a2_26 = fma(g2, b26, a2_26); a3_26 = fma(g3, b26, a3_26)
-            b27 = B[t, v + _U27]
+            b27 = B[t, v27]
             a0_27 = fma(g0, b27, a0_27); a1_27 = fma(g1, b27, a1_27); a2_27 = fma(g2, b27, a2_27); a3_27 = fma(g3, b27, a3_27)
-            b28 = B[t, v + _U28]
+            b28 = B[t, v28]
             a0_28 = fma(g0, b28, a0_28); a1_28 = fma(g1, b28, a1_28); a2_28 = fma(g2, b28, a2_28); a3_28 = fma(g3, b28, a3_28)
-            b29 = B[t, v + _U29]
+            b29 = B[t, v29]
             a0_29 = fma(g0, b29, a0_29); a1_29 = fma(g1, b29, a1_29); a2_29 = fma(g2, b29, a2_29); a3_29 = fma(g3, b29, a3_29)
-            b30 = B[t, v + _U30]
+            b30 = B[t, v30]
             a0_30 = fma(g0, b30, a0_30); a1_30 = fma(g1, b30, a1_30); a2_30 = fma(g2, b30, a2_30); a3_30 = fma(g3, b30, a3_30)
-            b31 = B[t, v + _U31]
+            b31 = B[t, v31]
             a0_31 = fma(g0, b31, a0_31); a1_31 = fma(g1, b31, a1_31); a2_31 = fma(g2, b31, a2_31); a3_31 = fma(g3, b31, a3_31)
-        C[u + _U0, v + _U0] = a0_0; C[u + _U0, v + _U1] = a0_1; C[u + _U0, v + _U2] = a0_2; C[u + _U0, v + _U3] = a0_3; C[u + _U0, v + _U4] = a0_4; C[u + _U0, v + _U5] = a0_5; C[u + _U0, v + _U6] = a0_6; C[u + _U0, v + _U7] = a0_7; C[u + _U0, v + _U8] = a0_8; C[u + _U0, v + _U9] = a0_9; C[u + _U0, v + _U10] = a0_10; C[u + _U0, v + _U11] = a0_11; C[u + _U0, v + _U12] = a0_12; C[u + _U0, v + _U13] = a0_13; C[u + _U0, v + _U14] = a0_14; C[u + _U0, v + _U15] = a0_15; C[u + _U0, v + _U16] = a0_16; C[u + _U0, v + _U17] = a0_17; C[u + _U0, v + _U18] = a0_18; C[u + _U0, v + _U19] = a0_19; C[u + _U0, v + _U20] = a0_20; C[u + _U0, v + _U21] = a0_21; C[u + _U0, v + _U22] = a0_22; C[u + _U0, v + _U23] = a0_23; C[u + _U0, v + _U24] = a0_24; C[u + _U0, v + _U25] = a0_25; C[u + _U0, v + _U26] = a0_26; C[u + _U0, v + _U27] = a0_27; C[u + _U0, v + _U28] = a0_28; C[u + _U0, v + _U29] = a0_29; C[u + _U0, v + _U30] = a0_30; C[u + _U0, v + _U31] = a0_31
-        C[u + _U1, v + _U0] = a1_0; C[u + _U1, v + _U1] = a1_1; C[u + _U1, v + _U2] = a1_2; C[u + _U1, v + _U3] = a1_3; C[u + _U1, v + _U4] = a1_4; C[u + _U1, v + _U5] = a1_5; C[u + _U1, v + _U6] = a1_6; C[u + _U1, v + _U7] = a1_7; C[u + _U1, v + _U8] = a1_8; C[u + _U1, v + _U9] = a1_9; C[u + _U1, v + _U10] = a1_10; C[u + _U1, v + _U11] = a1_11; C[u + _U1, v + _U12] = a1_12; C[u + _U1, v + _U13] = a1_13; C[u + _U1, v + _U14] = a1_14; C[u + _U1, v + _U15] = a1_15; C[u + _U1, v + _U16] = a1_16; C[u + _U1, v + _U17] = a1_17; C[u + _U1, v + _U18] = a1_18; C[u + _U1, v + _U19] = a1_19; C[u + _U1, v + _U20] = a1_20; C[u + _U1, v + _U21] = a1_21; C[u + _U1, v + _U22] = a1_22; C[u + _U1, v + _U23] = a1_23; C[u + _U1, v + _U24] = a1_24; C[u + _U1, v + _U25] = a1_25; C[u + _U1, v + _U26] = a1_26; C[u + _U1, v + _U27] = a1_27; C[u + _U1, v + _U28] = a1_28; C[u + _U1, v + _U29] = a1_29; C[u + _U1, v + _U30] = a1_30; C[u + _U1, v + _U31] = a1_31
-        C[u + _U2, v + _U0] = a2_0; C[u + _U2, v + _U1] = a2_1; C[u + _U2, v + _U2] = a2_2; C[u + _U2, v + _U3] = a2_3; C[u + _U2, v + _U4] = a2_4; C[u + _U2, v + _U5] = a2_5; C[u + _U2, v + _U6] = a2_6; C[u + _U2, v + _U7] = a2_7; C[u + _U2, v + _U8] = a2_8; C[u + _U2, v + _U9] = a2_9; C[u + _U2, v + _U10] = a2_10; C[u + _U2, v + _U11] = a2_11; C[u + _U2, v + _U12] = a2_12; C[u + _U2, v + _U13] = a2_13; C[u + _U2, v + _U14] = a2_14; C[u + _U2, v + _U15] = a2_15; C[u + _U2, v + _U16] = a2_16; C[u + _U2, v + _U17] = a2_17; C[u + _U2, v + _U18] = a2_18; C[u + _U2, v + _U19] = a2_19; C[u + _U2, v + _U20] = a2_20; C[u + _U2, v + _U21] = a2_21; C[u + _U2, v + _U22] = a2_22; C[u + _U2, v + _U23] = a2_23; C[u + _U2, v + _U24] = a2_24; C[u + _U2, v + _U25] = a2_25; C[u + _U2, v + _U26] = a2_26; C[u + _U2, v + _U27] = a2_27; C[u + _U2, v + _U28] = a2_28; C[u + _U2, v + _U29] = a2_29; C[u + _U2, v + _U30] = a2_30; C[u + _U2, v + _U31] = a2_31
-        C[u + _U3, v + _U0] = a3_0; C[u + _U3, v + _U1] = a3_1; C[u + _U3, v + _U2] = a3_2; C[u + _U3, v + _U3] = a3_3; C[u + _U3, v + _U4] = a3_4; C[u + _U3, v + _U5] = a3_5; C[u + _U3, v + _U6] = a3_6; C[u + _U3, v + _U7] = a3_7; C[u + _U3, v + _U8] = a3_8; C[u + _U3, v + _U9] = a3_9; C[u + _U3, v + _U10] = a3_10; C[u + _U3, v + _U11] = a3_11; C[u + _U3, v + _U12] = a3_12; C[u + _U3, v + _U13] = a3_13; C[u + _U3, v + _U14] = a3_14; C[u + _U3, v + _U15] = a3_15; C[u + _U3, v + _U16] = a3_16; C[u + _U3, v + _U17] = a3_17; C[u + _U3, v + _U18] = a3_18; C[u + _U3, v + _U19] = a3_19; C[u + _U3, v + _U20] = a3_20; C[u + _U3, v + _U21] = a3_21; C[u + _U3, v + _U22] = a3_22; C[u + _U3, v + _U23] = a3_23; C[u + _U3, v + _U24] = a3_24; C[u + _U3, v + _U25] = a3_25; C[u + _U3, v + _U26] = a3_26; C[u + _U3, v + _U27] = a3_27; C[u + _U3, v + _U28] = a3_28; C[u + _U3, v + _U29] = a3_29; C[u + _U3, v + _U30] = a3_30; C[u + _U3, v + _U31] = a3_31
+        C[u0, v0] = a0_0; C[u0, v1] = a0_1; C[u0, v2] = a0_2; C[u0, v3] = a0_3; C[u0, v4] = a0_4; C[u0, v5] = a0_5; C[u0, v6] = a0_6; C[u0, v7] = a0_7; C[u0, v8] = a0_8; C[u0, v9] = a0_9; C[u0, v10] = a0_10; C[u0, v11] = a0_11; C[u0, v12] = a0_12; C[u0, v13] = a0_13; C[u0, v14] = a0_14; C[u0, v15] = a0_15; C[u0, v16] = a0_16; C[u0, v17] = a0_17; C[u0, v18] = a0_18; C[u0, v19] = a0_19; C[u0, v20] = a0_20; C[u0, v21] = a0_21; C[u0, v22] = a0_22; C[u0, v23] = a0_23; C[u0, v24] = a0_24; C[u0, v25] = a0_25; C[u0, v26] = a0_26; C[u0, v27] = a0_27; C[u0, v28] = a0_28; C[u0, v29] = a0_29; C[u0, v30] = a0_30; C[u0, v31] = a0_31
+        C[u1, v0] = a1_0; C[u1, v1] = a1_1; C[u1, v2] = a1_2; C[u1, v3] = a1_3; C[u1, v4] = a1_4; C[u1, v5] = a1_5; C[u1, v6] = a1_6; C[u1, v7] = a1_7; C[u1, v8] = a1_8; C[u1, v9] = a1_9; C[u1, v10] = a1_10; C[u1, v11] = a1_11; C[u1, v12] = a1_12; C[u1, v13] = a1_13; C[u1, v14] = a1_14; C[u1, v15] = a1_15; C[u1, v16] = a1_16; C[u1, v17] = a1_17; C[u1, v18] = a1_18; C[u1, v19] = a1_19; C[u1, v20] = a1_20; C[u1, v21] = a1_21; C[u1, v22] = a1_22; C[u1, v23] = a1_23; C[u1, v24] = a1_24; C[u1, v25] = a1_25; C[u1, v26] = a1_26; C[u1, v27] = a1_27; C[u1, v28] = a1_28; C[u1, v29] = a1_29; C[u1, v30] = a1_30; C[u1, v31] = a1_31
+        C[u2, v0] = a2_0; C[u2, v1] = a2_1; C[u2, v2] = a2_2; C[u2, v3] = a2_3; C[u2, v4] = a2_4; C[u2, v5] = a2_5; C[u2, v6] = a2_6; C[u2, v7] = a2_7; C[u2, v8] = a2_8; C[u2, v9] = a2_9; C[u2, v10] = a2_10; C[u2, v11] = a2_11; C[u2, v12] = a2_12; C[u2, v13] = a2_13; C[u2, v14] = a2_14; C[u2, v15] = a2_15; C[u2, v16] = a2_16; C[u2, v17] = a2_17; C[u2, v18] = a2_18; C[u2, v19] = a2_19; C[u2, v20] = a2_20; C[u2, v21] = a2_21; C[u2, v22] = a2_22; C[u2, v23] = a2_23; C[u2, v24] = a2_24; C[u2, v25] = a2_25; C[u2, v26] = a2_26; C[u2, v27] = a2_27; C[u2, v28] = a2_28; C[u2, v29] = a2_29; C[u2, v30] = a2_30; C[u2, v31] = a2_31
+        C[u3, v0] = a3_0; C[u3, v1] = a3_1; C[u3, v2] = a3_2; C[u3, v3] = a3_3; C[u3, v4] = a3_4; C[u3, v5] = a3_5; C[u3, v6] = a3_6; C[u3, v7] = a3_7; C[u3, v8] = a3_8; C[u3, v9] = a3_9; C[u3, v10] = a3_10; C[u3, v11] = a3_11; C[u3, v12] = a3_12; C[u3, v13] = a3_13; C[u3, v14] = a3_14; C[u3, v15] = a3_15; C[u3, v16] = a3_16; C[u3, v17] = a3_17; C[u3, v18] = a3_18; C[u3, v19] = a3_19; C[u3, v20] = a3_20; C[u3, v21] = a3_21; C[u3, v22] = a3_22; C[u3, v23] = a3_23; C[u3, v24] = a3_24; C[u3, v25] = a3_25; C[u3, v26] = a3_26; C[u3, v27] = a3_27; C[u3, v28] = a3_28; C[u3, v29] = a3_29; C[u3, v30] = a3_30; C[u3, v31] = a3_31
 
 
 @njit(**MICRO_JIT)
@@ -139,38 +141,40 @@ def nn_4_8(A, B, C, i_start, i_end, k0, nt):
     """Rows ``i_start:i_end`` (a multiple of 4 apart), columns ``k0:k0+8`` of C (overwrite)."""
     z = C.dtype.type(0)
     v = np.uint64(k0)
+    v0 = v + _U0; v1 = v + _U1; v2 = v + _U2; v3 = v + _U3; v4 = v + _U4; v5 = v + _U5; v6 = v + _U6; v7 = v + _U7
     for i_ in range(i_start, i_end, 4):
         u = np.uint64(i_)
+        u0 = u + _U0; u1 = u + _U1; u2 = u + _U2; u3 = u + _U3
         a0_0 = z; a0_1 = z; a0_2 = z; a0_3 = z; a0_4 = z; a0_5 = z; a0_6 = z; a0_7 = z
         a1_0 = z; a1_1 = z; a1_2 = z; a1_3 = z; a1_4 = z; a1_5 = z; a1_6 = z; a1_7 = z
         a2_0 = z; a2_1 = z; a2_2 = z; a2_3 = z; a2_4 = z; a2_5 = z; a2_6 = z; a2_7 = z
         a3_0 = z; a3_1 = z; a3_2 = z; a3_3 = z; a3_4 = z; a3_5 = z; a3_6 = z; a3_7 = z
         for t_ in range(nt):
             t = np.uint64(t_)
-            g0 = A[u + _U0, t]
-            g1 = A[u + _U1, t]
-            g2 = A[u + _U2, t]
-            g3 = A[u + _U3, t]
-            b0 = B[t, v + _U0]
+            g0 = A[u0, t]
+            g1 = A[u1, t]
+            g2 = A[u2, t]
+            g3 = A[u3, t]
+            b0 = B[t, v0]
             a0_0 = fma(g0, b0, a0_0); a1_0 = fma(g1, b0, a1_0); a2_0 = fma(g2, b0, a2_0); a3_0 = fma(g3, b0, a3_0)
-            b1 = B[t, v + _U1]
+            b1 = B[t, v1]
             a0_1 = fma(g0, b1, a0_1); a1_1 = fma(g1, b1, a1_1); a2_1 = fma(g2, b1, a2_1); a3_1 = fma(g3, b1, a3_1)
-            b2 = B[t, v + _U2]
+            b2 = B[t, v2]
             a0_2 = fma(g0, b2, a0_2); a1_2 = fma(g1, b2, a1_2); a2_2 = fma(g2, b2, a2_2); a3_2 = fma(g3, b2, a3_2)
-            b3 = B[t, v + _U3]
+            b3 = B[t, v3]
             a0_3 = fma(g0, b3, a0_3); a1_3 = fma(g1, b3, a1_3); a2_3 = fma(g2, b3, a2_3); a3_3 = fma(g3, b3, a3_3)
-            b4 = B[t, v + _U4]
+            b4 = B[t, v4]
             a0_4 = fma(g0, b4, a0_4); a1_4 = fma(g1, b4, a1_4); a2_4 = fma(g2, b4, a2_4); a3_4 = fma(g3, b4, a3_4)
-            b5 = B[t, v + _U5]
+            b5 = B[t, v5]
             a0_5 = fma(g0, b5, a0_5); a1_5 = fma(g1, b5, a1_5); a2_5 = fma(g2, b5, a2_5); a3_5 = fma(g3, b5, a3_5)
-            b6 = B[t, v + _U6]
+            b6 = B[t, v6]
             a0_6 = fma(g0, b6, a0_6); a1_6 = fma(g1, b6, a1_6); a2_6 = fma(g2, b6, a2_6); a3_6 = fma(g3, b6, a3_6)
-            b7 = B[t, v + _U7]
+            b7 = B[t, v7]
             a0_7 = fma(g0, b7, a0_7); a1_7 = fma(g1, b7, a1_7); a2_7 = fma(g2, b7, a2_7); a3_7 = fma(g3, b7, a3_7)
-        C[u + _U0, v + _U0] = a0_0; C[u + _U0, v + _U1] = a0_1; C[u + _U0, v + _U2] = a0_2; C[u + _U0, v + _U3] = a0_3; C[u + _U0, v + _U4] = a0_4; C[u + _U0, v + _U5] = a0_5; C[u + _U0, v + _U6] = a0_6; C[u + _U0, v + _U7] = a0_7
-        C[u + _U1, v + _U0] = a1_0; C[u + _U1, v + _U1] = a1_1; C[u + _U1, v + _U2] = a1_2; C[u + _U1, v + _U3] = a1_3; C[u + _U1, v + _U4] = a1_4; C[u + _U1, v + _U5] = a1_5; C[u + _U1, v + _U6] = a1_6; C[u + _U1, v + _U7] = a1_7
-        C[u + _U2, v + _U0] = a2_0; C[u + _U2, v + _U1] = a2_1; C[u + _U2, v + _U2] = a2_2; C[u + _U2, v + _U3] = a2_3; C[u + _U2, v + _U4] = a2_4; C[u + _U2, v + _U5] = a2_5; C[u + _U2, v + _U6] = a2_6; C[u + _U2, v + _U7] = a2_7
-        C[u + _U3, v + _U0] = a3_0; C[u + _U3, v + _U1] = a3_1; C[u + _U3, v + _U2] = a3_2; C[u + _U3, v + _U3] = a3_3; C[u + _U3, v + _U4] = a3_4; C[u + _U3, v + _U5] = a3_5; C[u + _U3, v + _U6] = a3_6; C[u + _U3, v + _U7] = a3_7
+        C[u0, v0] = a0_0; C[u0, v1] = a0_1; C[u0, v2] = a0_2; C[u0, v3] = a0_3; C[u0, v4] = a0_4; C[u0, v5] = a0_5; C[u0, v6] = a0_6; C[u0, v7] = a0_7
+        C[u1, v0] = a1_0; C[u1, v1] = a1_1; C[u1, v2] = a1_2; C[u1, v3] = a1_3; C[u1, v4] = a1_4; C[u1, v5] = a1_5; C[u1, v6] = a1_6; C[u1, v7] = a1_7
+        C[u2, v0] = a2_0; C[u2, v1] = a2_1; C[u2, v2] = a2_2; C[u2, v3] = a2_3; C[u2, v4] = a2_4; C[u2, v5] = a2_5; C[u2, v6] = a2_6; C[u2, v7] = a2_7
+        C[u3, v0] = a3_0; C[u3, v1] = a3_1; C[u3, v2] = a3_2; C[u3, v3] = a3_3; C[u3, v4] = a3_4; C[u3, v5] = a3_5; C[u3, v6] = a3_6; C[u3, v7] = a3_7
 
 
 @njit(**MICRO_JIT)
@@ -178,77 +182,79 @@ def nn_1_32(A, B, C, i_start, i_end, k0, nt):
     """Rows ``i_start:i_end`` (a multiple of 1 apart), columns ``k0:k0+32`` of C (overwrite)."""
     z = C.dtype.type(0)
     v = np.uint64(k0)
+    v0 = v + _U0; v1 = v + _U1; v2 = v + _U2; v3 = v + _U3; v4 = v + _U4; v5 = v + _U5; v6 = v + _U6; v7 = v + _U7; v8 = v + _U8; v9 = v + _U9; v10 = v + _U10; v11 = v + _U11; v12 = v + _U12; v13 = v + _U13; v14 = v + _U14; v15 = v + _U15; v16 = v + _U16; v17 = v + _U17; v18 = v + _U18; v19 = v + _U19; v20 = v + _U20; v21 = v + _U21; v22 = v + _U22; v23 = v + _U23; v24 = v + _U24; v25 = v + _U25; v26 = v + _U26; v27 = v + _U27; v28 = v + _U28; v29 = v + _U29; v30 = v + _U30; v31 = v + _U31
     for i_ in range(i_start, i_end, 1):
         u = np.uint64(i_)
+        u0 = u + _U0
         a0_0 = z; a0_1 = z; a0_2 = z; a0_3 = z; a0_4 = z; a0_5 = z; a0_6 = z; a0_7 = z; a0_8 = z; a0_9 = z; a0_10 = z; a0_11 = z; a0_12 = z; a0_13 = z; a0_14 = z; a0_15 = z; a0_16 = z; a0_17 = z; a0_18 = z; a0_19 = z; a0_20 = z; a0_21 = z; a0_22 = z; a0_23 = z; a0_24 = z; a0_25 = z; a0_26 = z; a0_27 = z; a0_28 = z; a0_29 = z; a0_30 = z; a0_31 = z
         for t_ in range(nt):
             t = np.uint64(t_)
-            g0 = A[u + _U0, t]
-            b0 = B[t, v + _U0]
+            g0 = A[u0, t]
+            b0 = B[t, v0]
             a0_0 = fma(g0, b0, a0_0)
-            b1 = B[t, v + _U1]
+            b1 = B[t, v1]
             a0_1 = fma(g0, b1, a0_1)
-            b2 = B[t, v + _U2]
+            b2 = B[t, v2]
             a0_2 = fma(g0, b2, a0_2)
-            b3 = B[t, v + _U3]
+            b3 = B[t, v3]
             a0_3 = fma(g0, b3, a0_3)
-            b4 = B[t, v + _U4]
+            b4 = B[t, v4]
             a0_4 = fma(g0, b4, a0_4)
-            b5 = B[t, v + _U5]
+            b5 = B[t, v5]
             a0_5 = fma(g0, b5, a0_5)
-            b6 = B[t, v + _U6]
+            b6 = B[t, v6]
             a0_6 = fma(g0, b6, a0_6)
-            b7 = B[t, v + _U7]
+            b7 = B[t, v7]
             a0_7 = fma(g0, b7, a0_7)
-            b8 = B[t, v + _U8]
+            b8 = B[t, v8]
             a0_8 = fma(g0, b8, a0_8)
-            b9 = B[t, v + _U9]
+            b9 = B[t, v9]
             a0_9 = fma(g0, b9, a0_9)
-            b10 = B[t, v + _U10]
+            b10 = B[t, v10]
             a0_10 = fma(g0, b10, a0_10)
-            b11 = B[t, v + _U11]
+            b11 = B[t, v11]
             a0_11 = fma(g0, b11, a0_11)
-            b12 = B[t, v + _U12]
+            b12 = B[t, v12]
             a0_12 = fma(g0, b12, a0_12)
-            b13 = B[t, v + _U13]
+            b13 = B[t, v13]
             a0_13 = fma(g0, b13, a0_13)
-            b14 = B[t, v + _U14]
+            b14 = B[t, v14]
             a0_14 = fma(g0, b14, a0_14)
-            b15 = B[t, v + _U15]
+            b15 = B[t, v15]
             a0_15 = fma(g0, b15, a0_15)
-            b16 = B[t, v + _U16]
+            b16 = B[t, v16]
             a0_16 = fma(g0, b16, a0_16)
-            b17 = B[t, v + _U17]
+            b17 = B[t, v17]
             a0_17 = fma(g0, b17, a0_17)
-            b18 = B[t, v + _U18]
+            b18 = B[t, v18]
             a0_18 = fma(g0, b18, a0_18)
-            b19 = B[t, v + _U19]
+            b19 = B[t, v19]
             a0_19 = fma(g0, b19, a0_19)
-            b20 = B[t, v + _U20]
+            b20 = B[t, v20]
             a0_20 = fma(g0, b20, a0_20)
-            b21 = B[t, v + _U21]
+            b21 = B[t, v21]
             a0_21 = fma(g0, b21, a0_21)
-            b22 = B[t, v + _U22]
+            b22 = B[t, v22]
             a0_22 = fma(g0, b22, a0_22)
-            b23 = B[t, v + _U23]
+            b23 = B[t, v23]
             a0_23 = fma(g0, b23, a0_23)
-            b24 = B[t, v + _U24]
+            b24 = B[t, v24]
             a0_24 = fma(g0, b24, a0_24)
-            b25 = B[t, v + _U25]
+            b25 = B[t, v25]
             a0_25 = fma(g0, b25, a0_25)
-            b26 = B[t, v + _U26]
+            b26 = B[t, v26]
             a0_26 = fma(g0, b26, a0_26)
-            b27 = B[t, v + _U27]
+            b27 = B[t, v27]
             a0_27 = fma(g0, b27, a0_27)
-            b28 = B[t, v + _U28]
+            b28 = B[t, v28]
             a0_28 = fma(g0, b28, a0_28)
-            b29 = B[t, v + _U29]
+            b29 = B[t, v29]
             a0_29 = fma(g0, b29, a0_29)
-            b30 = B[t, v + _U30]
+            b30 = B[t, v30]
             a0_30 = fma(g0, b30, a0_30)
-            b31 = B[t, v + _U31]
+            b31 = B[t, v31]
             a0_31 = fma(g0, b31, a0_31)
-        C[u + _U0, v + _U0] = a0_0; C[u + _U0, v + _U1] = a0_1; C[u + _U0, v + _U2] = a0_2; C[u + _U0, v + _U3] = a0_3; C[u + _U0, v + _U4] = a0_4; C[u + _U0, v + _U5] = a0_5; C[u + _U0, v + _U6] = a0_6; C[u + _U0, v + _U7] = a0_7; C[u + _U0, v + _U8] = a0_8; C[u + _U0, v + _U9] = a0_9; C[u + _U0, v + _U10] = a0_10; C[u + _U0, v + _U11] = a0_11; C[u + _U0, v + _U12] = a0_12; C[u + _U0, v + _U13] = a0_13; C[u + _U0, v + _U14] = a0_14; C[u + _U0, v + _U15] = a0_15; C[u + _U0, v + _U16] = a0_16; C[u + _U0, v + _U17] = a0_17; C[u + _U0, v + _U18] = a0_18; C[u + _U0, v + _U19] = a0_19; C[u + _U0, v + _U20] = a0_20; C[u + _U0, v + _U21] = a0_21; C[u + _U0, v + _U22] = a0_22; C[u + _U0, v + _U23] = a0_23; C[u + _U0, v + _U24] = a0_24; C[u + _U0, v + _U25] = a0_25; C[u + _U0, v + _U26] = a0_26; C[u + _U0, v + _U27] = a0_27; C[u + _U0, v + _U28] = a0_28; C[u + _U0, v + _U29] = a0_29; C[u + _U0, v + _U30] = a0_30; C[u + _U0, v + _U31] = a0_31
+        C[u0, v0] = a0_0; C[u0, v1] = a0_1; C[u0, v2] = a0_2; C[u0, v3] = a0_3; C[u0, v4] = a0_4; C[u0, v5] = a0_5; C[u0, v6] = a0_6; C[u0, v7] = a0_7; C[u0, v8] = a0_8; C[u0, v9] = a0_9; C[u0, v10] = a0_10; C[u0, v11] = a0_11; C[u0, v12] = a0_12; C[u0, v13] = a0_13; C[u0, v14] = a0_14; C[u0, v15] = a0_15; C[u0, v16] = a0_16; C[u0, v17] = a0_17; C[u0, v18] = a0_18; C[u0, v19] = a0_19; C[u0, v20] = a0_20; C[u0, v21] = a0_21; C[u0, v22] = a0_22; C[u0, v23] = a0_23; C[u0, v24] = a0_24; C[u0, v25] = a0_25; C[u0, v26] = a0_26; C[u0, v27] = a0_27; C[u0, v28] = a0_28; C[u0, v29] = a0_29; C[u0, v30] = a0_30; C[u0, v31] = a0_31
 
 
 @njit(**MICRO_JIT)
@@ -256,26 +262,28 @@ def nn_1_8(A, B, C, i_start, i_end, k0, nt):
     """Rows ``i_start:i_end`` (a multiple of 1 apart), columns ``k0:k0+8`` of C (overwrite)."""
     z = C.dtype.type(0)
     v = np.uint64(k0)
+    v0 = v + _U0; v1 = v + _U1; v2 = v + _U2; v3 = v + _U3; v4 = v + _U4; v5 = v + _U5; v6 = v + _U6; v7 = v + _U7
     for i_ in range(i_start, i_end, 1):
         u = np.uint64(i_)
+        u0 = u + _U0
         a0_0 = z; a0_1 = z; a0_2 = z; a0_3 = z; a0_4 = z; a0_5 = z; a0_6 = z; a0_7 = z
         for t_ in range(nt):
             t = np.uint64(t_)
-            g0 = A[u + _U0, t]
-            b0 = B[t, v + _U0]
+            g0 = A[u0, t]
+            b0 = B[t, v0]
             a0_0 = fma(g0, b0, a0_0)
-            b1 = B[t, v + _U1]
+            b1 = B[t, v1]
             a0_1 = fma(g0, b1, a0_1)
-            b2 = B[t, v + _U2]
+            b2 = B[t, v2]
             a0_2 = fma(g0, b2, a0_2)
-            b3 = B[t, v + _U3]
+            b3 = B[t, v3]
             a0_3 = fma(g0, b3, a0_3)
-            b4 = B[t, v + _U4]
+            b4 = B[t, v4]
             a0_4 = fma(g0, b4, a0_4)
-            b5 = B[t, v + _U5]
+            b5 = B[t, v5]
             a0_5 = fma(g0, b5, a0_5)
-            b6 = B[t, v + _U6]
+            b6 = B[t, v6]
             a0_6 = fma(g0, b6, a0_6)
-            b7 = B[t, v + _U7]
+            b7 = B[t, v7]
             a0_7 = fma(g0, b7, a0_7)
-        C[u + _U0, v + _U0] = a0_0; C[u + _U0, v + _U1] = a0_1; C[u + _U0, v + _U2] = a0_2; C[u + _U0, v + _U3] = a0_3; C[u + _U0, v + _U4] = a0_4; C[u + _U0, v + _U5] = a0_5; C[u + _U0, v + _U6] = a0_6; C[u + _U0, v + _U7] = a0_7
+        C[u0, v0] = a0_0; C[u0, v1] = a0_1; C[u0, v2] = a0_2; C[u0, v3] = a0_3; C[u0, v4] = a0_4; C[u0, v5] = a0_5; C[u0, v6] = a0_6; C[u0, v7] = a0_7
