@@ -113,7 +113,7 @@ MODULES = {
                           [(f"tn_{I}_{K}", lambda I=I, K=K: rank1("tn", I, K)) for I in (4, 1) for K in (32, 8)]
                           + [("tncol_16", lambda: tncol(16))]),
     "micro_input_grad": ("dh = dz W (backward, input)",
-                         [(f"nn_{I}_{K}", lambda I=I, K=K: rank1("nn", I, K)) for I in (4, 1) for K in (32, 8)]),
+                         [(f"nn_{I}_{K}", lambda I=I, K=K: rank1("nn", I, K)) for I in (4,) for K in (32, 8)]),
 }
 
 

@@ -167,7 +167,7 @@ def test_no_recompilation_after_warm_up():
     # argument, a uint64 prange index) compiles and re-emits the whole pass again, seconds
     # of cold start. Kernels loaded from numba's cache list no signatures (count 0), so this
     # bites on cold runs, as in CI.
-    for name in ("network.forward", "network.backward", "train.serial_loss_grad",
+    for name in ("network.forward", "network.backward", "losses.loss_and_grad", "train.serial_loss_grad",
                  "dense.linear_forward", "dense.linear_backward_params",
                  "dense.linear_backward_input"):
         count = after.get(f"fastrelu.kernels.{name}", 0)

@@ -24,6 +24,10 @@ JIT = dict(cache=True, nogil=True, fastmath=FASTMATH, error_model="numpy", bound
 MICRO_JIT = dict(JIT, fastmath=FASTMATH - {"reassoc"})
 #: Kernels with ``prange`` loops.
 PJIT = dict(JIT, parallel=True)
+#: Small glue kernels inlined into their callers at numba-IR level: no call level of their
+#: own. Every call level makes numba re-optimize and re-emit all the code linked below it,
+#: which is most of a cold start; inlining big kernels this way is slower still.
+INLINE = dict(JIT, inline="always")
 
 #: Batches with at least this many rows compute their gradient over ``N_CHUNKS`` fixed chunks
 #: in parallel (small layers only; wide layers go to BLAS). The chunking depends on the batch

@@ -22,6 +22,7 @@ from numba.core import config as _numba_config
 
 from fastrelu.kernels import micro_forward, micro_input_grad, micro_weight_grad
 from fastrelu.kernels._config import BLAS_MIN_MACS, JIT
+from fastrelu.kernels.intrinsics import fma
 
 
 @contextlib.contextmanager
@@ -178,21 +179,19 @@ def linear_backward_input(dz, W, dh):
     if use_blas(n, n_in, n_out):
         np.dot(dz, W, dh)
         return
-    # Rows of dh in blocks of 4, columns in blocks of 32 then 8.
+    # Rows of dh in blocks of 4, columns in blocks of 32 then 8; the last n % 4 rows (rare:
+    # batch sizes are mostly multiples of 4) by plain loops with the same fma chain (same bits).
     r4 = n - n % 4
     k32 = n_in - n_in % 32
     k8 = n_in - n_in % 8
     o = np.int64(0)   # not a literal: the calls must match the compiled int64 signatures
-    for k0 in range(0, k32, 32):
-        if r4 > 0:
+    if r4 > 0:
+        for k0 in range(0, k32, 32):
             micro_input_grad.nn_4_32(dz, W, dh, o, r4, k0, n_out)
-        if r4 < n:
-            micro_input_grad.nn_1_32(dz, W, dh, r4, n, k0, n_out)
-    for k0 in range(k32, k8, 8):
-        if r4 > 0:
+        for k0 in range(k32, k8, 8):
             micro_input_grad.nn_4_8(dz, W, dh, o, r4, k0, n_out)
-        if r4 < n:
-            micro_input_grad.nn_1_8(dz, W, dh, r4, n, k0, n_out)
+    if r4 < n:
+        input_grad_rows(dz, W, dh, r4, n, 0, k8)
     if k8 == n_in:
         return
     if n_in >= 8:
@@ -200,7 +199,7 @@ def linear_backward_input(dz, W, dh):
         if r4 > 0:
             micro_input_grad.nn_4_8(dz, W, dh, o, r4, n_in - 8, n_out)
         if r4 < n:
-            micro_input_grad.nn_1_8(dz, W, dh, r4, n, n_in - 8, n_out)
+            input_grad_rows(dz, W, dh, r4, n, n_in - 8, n_in)
         return
     zero = dh.dtype.type(0)
     for r in range(n):
@@ -208,4 +207,17 @@ def linear_backward_input(dz, W, dh):
             acc = zero
             for j in range(n_out):
                 acc += dz[r, j] * W[j, k]
+            dh[r, k] = acc
+
+
+@njit(**JIT)
+def input_grad_rows(dz, W, dh, r_start, r_end, k_start, k_end):
+    """``dh[r, k] = sum_t dz[r, t] W[t, k]`` for a few rows, as ``fma`` chains over ``t`` in
+    order: the arithmetic of the ``nn`` microkernels, without compiling one per block width."""
+    zero = dh.dtype.type(0)
+    for r in range(r_start, r_end):
+        for k in range(k_start, k_end):
+            acc = zero
+            for t in range(dz.shape[1]):
+                acc = fma(dz[r, t], W[t, k], acc)
             dh[r, k] = acc

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from fastrelu.kernels._config import JIT, N_CHUNKS, PARALLEL_MIN_ROWS, PJIT
+from fastrelu.kernels._config import INLINE, JIT, N_CHUNKS, PARALLEL_MIN_ROWS, PJIT
 from fastrelu.kernels.batchnorm import update_running_stats
 from fastrelu.kernels.dense import use_blas
 from fastrelu.kernels.layout import BN, C_OFF, IN, OUT
@@ -106,18 +106,34 @@ def batch_loss_grad(theta, arch, res_scale, x, yf, yi, loss_kind, running, grad,
         if threads is None:
             for c in range(N_CHUNKS):
                 r0, r1 = c * n // N_CHUNKS, (c + 1) * n // N_CHUNKS
-                closs[c] = serial_loss_grad(theta, arch, res_scale, x[r0:r1], yf[r0:r1], yi[r0:r1],
-                                            loss_kind, n, running, parts[c], cH[c], cU[c], cXH[c],
-                                            cG[c], cstats[c])
+                closs[c] = _loss_grad(theta, arch, res_scale, x[r0:r1], yf[r0:r1], yi[r0:r1],
+                                      loss_kind, n, running, parts[c], cH[c], cU[c], cXH[c],
+                                      cG[c], cstats[c])
             return reduce_chunks(parts, closs, grad)
         return chunked_loss_grad(theta, arch, res_scale, x, yf, yi, loss_kind, running, grad,
                                  parts, cH, cU, cXH, cG, cstats, closs)
     H, U, XH, G, stats = new_workspace(arch, n, theta)
-    return serial_loss_grad(theta, arch, res_scale, x, yf, yi, loss_kind, n, running, grad,
-                            H, U, XH, G, stats)
+    return _loss_grad(theta, arch, res_scale, x, yf, yi, loss_kind, n, running, grad,
+                      H, U, XH, G, stats)
 
 
-@njit(**JIT)
+def _loss_grad(theta, arch, res_scale, xb, yf, yi, loss_kind, denom, running, grad, H, U, XH, G, stats):
+    """:func:`serial_loss_grad` from Python, through the kernels the training loop compiled.
+
+    ``serial_loss_grad`` itself is inlined into its compiled callers, so calling it from
+    Python would compile it once more; these three calls reuse ``forward``, ``loss_and_grad``
+    and ``backward`` as compiled for ``run_steps`` (same argument types).
+    """
+    n = xb.shape[0]
+    out = forward(theta, arch, res_scale, xb, H, U, XH, stats, running, np.bool_(True))
+    m = out.shape[1]
+    dout = G[2, :n * m].reshape(n, m)
+    loss = loss_and_grad(loss_kind, out, yf, yi, denom, dout)
+    backward(theta, arch, res_scale, xb, H, U, XH, stats, dout, grad, G[0], G[1], G[2])
+    return loss
+
+
+@njit(**INLINE)
 def serial_loss_grad(theta, arch, res_scale, xb, yf, yi, loss_kind, denom, running, grad,
                      H, U, XH, G, stats):
     """Loss (mean over ``denom`` rows) and gradient of one batch, serially.
