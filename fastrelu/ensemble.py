@@ -113,7 +113,7 @@ class Ensemble:
         (default: its weight seed). Members that diverge are frozen and flagged; they never
         affect the others.
         """
-        from fastrelu.kernels.ensemble import train_ensemble
+        from fastrelu.kernels.ensemble import stack_workspaces, train_ensemble
 
         k = len(self)
         opts = _per_member("optimizer", optimizer, k)
@@ -147,7 +147,8 @@ class Ensemble:
         losses = np.full((k, total), np.nan)
         ran = np.zeros(k, np.int64)
         div = np.zeros(k, np.bool_)
+        ws = stack_workspaces(first._arch, starts, X.shape[1], yf.shape[1], self.params, yi.dtype)
         train_ensemble(self.params, self.running, first._arch, first.residual_scale, X, yf, yi,
-                       LOSS_CODES[loss], orders, starts, kinds, hypers, states, 0, losses, ran, div)
+                       LOSS_CODES[loss], orders, starts, kinds, hypers, states, 0, losses, ran, div, ws)
         return EnsembleHistory(loss=losses, diverged_at=[int(r) - 1 if d else None for r, d in zip(ran, div)],
                                steps=ran)

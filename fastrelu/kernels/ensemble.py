@@ -11,35 +11,28 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from fastrelu.kernels._config import JIT, PJIT
+from fastrelu.kernels._config import PJIT
 from fastrelu.kernels.train import new_train_workspace, run_steps
 
 
-@njit(**JIT)
 def stack_workspaces(arch, starts, n_in, n_y, thetas, ydtype):
-    """One workspace per network: each array of ``new_train_workspace`` with a leading K axis."""
+    """One workspace per network: each array of ``new_train_workspace`` with a leading K axis
+    (zero-filled where that one is: the batch-norm statistics)."""
     K = thetas.shape[0]
     w = new_train_workspace(arch, starts, n_in, n_y, thetas[0], ydtype)
-    return (np.empty((K,) + w[0].shape, w[0].dtype), np.empty((K,) + w[1].shape, w[1].dtype),
-            np.empty((K,) + w[2].shape, w[2].dtype), np.empty((K,) + w[3].shape, w[3].dtype),
-            np.empty((K,) + w[4].shape, w[4].dtype), np.empty((K,) + w[5].shape, w[5].dtype),
-            np.empty((K,) + w[6].shape, w[6].dtype), np.empty((K,) + w[7].shape, w[7].dtype),
-            np.zeros((K,) + w[8].shape, w[8].dtype), np.empty((K,) + w[9].shape, w[9].dtype),
-            np.empty((K,) + w[10].shape, w[10].dtype), np.empty((K,) + w[11].shape, w[11].dtype),
-            np.empty((K,) + w[12].shape, w[12].dtype), np.empty((K,) + w[13].shape, w[13].dtype),
-            np.zeros((K,) + w[14].shape, w[14].dtype), np.empty((K,) + w[15].shape, w[15].dtype))
+    return tuple((np.zeros if i in (8, 14) else np.empty)((K,) + a.shape, a.dtype) for i, a in enumerate(w))
 
 
 @njit(**PJIT)
 def train_ensemble(thetas, runnings, arch, res_scale, X, yf, yi, loss_kind, orders, starts,
-                   opt_kinds, hypers, opt_states, t0, losses, steps_run, diverged):
+                   opt_kinds, hypers, opt_states, t0, losses, steps_run, diverged, ws):
     """Train network ``k`` on rows ``orders[k, starts[s]:starts[s+1]]`` at step ``s``.
 
     thetas (K, P), runnings (K, 2, T), orders (K, len), opt_kinds (K,), hypers (K, NHYPER),
-    opt_states (K, 2, P), losses (K, steps). Writes ``steps_run[k]`` and ``diverged[k]``.
+    opt_states (K, 2, P), losses (K, steps), ``ws`` from :func:`stack_workspaces`. Writes
+    ``steps_run[k]`` and ``diverged[k]``.
     """
     K = thetas.shape[0]
-    ws = stack_workspaces(arch, starts, X.shape[1], yf.shape[1], thetas, yi.dtype)
     for k in prange(K):
         wk = (ws[0][k], ws[1][k], ws[2][k], ws[3][k], ws[4][k], ws[5][k], ws[6][k], ws[7][k],
               ws[8][k], ws[9][k], ws[10][k], ws[11][k], ws[12][k], ws[13][k], ws[14][k], ws[15][k])

@@ -19,17 +19,14 @@ from fastrelu.kernels.network import backward, forward, view2d
 from fastrelu.kernels.optim import apply_update
 
 
-@njit(**JIT)
-def total_width(arch):
-    return arch[-1, C_OFF] + arch[-1, OUT]
+def total_width(arch) -> int:
+    """Units of all layers side by side (the columns of a flat workspace row)."""
+    return int(arch[-1, C_OFF] + arch[-1, OUT])
 
 
-@njit(**JIT)
-def max_width(arch):
-    w = arch[0, IN]
-    for l in range(arch.shape[0]):
-        w = max(w, arch[l, OUT])
-    return w
+def max_width(arch) -> int:
+    """The widest layer input or output."""
+    return int(max(arch[0, IN], arch[:, OUT].max()))
 
 
 @njit(**JIT)
@@ -43,20 +40,18 @@ def use_chunks(arch, n):
     return True
 
 
-@njit(**JIT)
+# Workspaces are allocated in Python, once per call: compiled allocation code (numba's
+# np.empty/np.zeros and tuple building) cost about 1.5 s of a cold start for nothing.
+
 def new_workspace(arch, n, dtype_like):
-    """Allocate (once) the workspaces for batches of up to ``n`` rows."""
+    """Workspaces ``(H, U, XH, G, stats)`` for batches of up to ``n`` rows."""
     T = total_width(arch)
     mw = max_width(arch)
-    H = np.empty(n * T, dtype_like.dtype)
-    U = np.empty(n * T, dtype_like.dtype)
-    XH = np.empty(n * T, dtype_like.dtype)
-    G = np.empty((3, n * mw), dtype_like.dtype)
-    stats = np.zeros((3, T), dtype_like.dtype)
-    return H, U, XH, G, stats
+    dt = dtype_like.dtype
+    return (np.empty(n * T, dt), np.empty(n * T, dt), np.empty(n * T, dt),
+            np.empty((3, n * mw), dt), np.zeros((3, T), dt))
 
 
-@njit(**JIT)
 def new_chunk_workspace(arch, n, theta):
     """Per-chunk workspaces (leading axis ``N_CHUNKS``) for batches of up to ``n`` rows.
 
@@ -65,25 +60,20 @@ def new_chunk_workspace(arch, n, theta):
     """
     rows = (n + N_CHUNKS - 1) // N_CHUNKS
     T = total_width(arch) if n > 0 else 0
-    parts = np.empty((N_CHUNKS, theta.shape[0] if n > 0 else 0), theta.dtype)
-    H = np.empty((N_CHUNKS, rows * T), theta.dtype)
-    U = np.empty((N_CHUNKS, rows * T), theta.dtype)
-    XH = np.empty((N_CHUNKS, 0), theta.dtype)      # the chunked path has no batch norm
-    G = np.empty((N_CHUNKS, 3, rows * max_width(arch) if n > 0 else 0), theta.dtype)
-    stats = np.zeros((N_CHUNKS, 3, T), theta.dtype)
-    return parts, H, U, XH, G, stats, np.empty(N_CHUNKS)
+    mw = max_width(arch) if n > 0 else 0
+    dt = theta.dtype
+    return (np.empty((N_CHUNKS, theta.shape[0] if n > 0 else 0), dt),
+            np.empty((N_CHUNKS, rows * T), dt), np.empty((N_CHUNKS, rows * T), dt),
+            np.empty((N_CHUNKS, 0), dt),     # the chunked path has no batch norm
+            np.empty((N_CHUNKS, 3, rows * mw), dt), np.zeros((N_CHUNKS, 3, T), dt),
+            np.empty(N_CHUNKS))
 
 
-@njit(**JIT)
 def new_train_workspace(arch, starts, n_in, n_y, theta, ydtype):
     """Everything the step loop over batches ``starts`` needs, as one tuple."""
-    nmax = 0
-    nchunked = 0
-    for s in range(starts.shape[0] - 1):
-        n = starts[s + 1] - starts[s]
-        nmax = max(nmax, n)
-        if use_chunks(arch, n):
-            nchunked = max(nchunked, n)
+    sizes = set(np.diff(starts).tolist())
+    nmax = max(sizes, default=0)
+    nchunked = max((n for n in sizes if use_chunks(arch, n)), default=0)
     H, U, XH, G, stats = new_workspace(arch, nmax, theta)
     chunk = new_chunk_workspace(arch, nchunked, theta)
     return (np.empty(nmax * n_in, theta.dtype), np.empty(nmax * n_y, theta.dtype),
