@@ -86,9 +86,11 @@ def test_fused_training_loop_matches_twin(arch, n, batch, seed, dtype):
 
 
 def test_parallel_chunked_gradient_matches_twin():
-    """Batches of >= PARALLEL_MIN_ROWS rows take the chunked prange path."""
+    """Batches of >= PARALLEL_MIN_ROWS rows are computed over fixed row chunks: in parallel
+    (the prange kernel, ``threads=True``) or one after another (``None``; what
+    ``loss_and_gradient`` uses below 16384 rows). Both give the twin's numbers and the same bits."""
     from fastrelu.kernels._config import PARALLEL_MIN_ROWS
-    from fastrelu.kernels.train import use_chunks
+    from fastrelu.kernels.train import batch_loss_grad, use_chunks
 
     rng = np.random.default_rng(1)
     net = fr.MLP([5, 16, 16, 3], seed=1, dtype="float64", residual=True)
@@ -101,6 +103,27 @@ def test_parallel_chunked_gradient_matches_twin():
     gW, gb = net.gradients(X, y)
     for got, want in zip(gW + gb, dW + db):
         np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12)
+    par = np.empty_like(grad)
+    pvalue = batch_loss_grad(net.params, net._arch, net.residual_scale, X, y, np.zeros(n, np.int64), 0,
+                             net.running.copy(), par, True)
+    assert pvalue == value and par.tobytes() == grad.tobytes()
+
+
+def test_python_gradient_glue_has_the_compiled_bits():
+    """``loss_and_gradient`` calls forward/loss/backward from Python; the training loop runs
+    them inside the compiled ``serial_loss_grad``. Same bits."""
+    from fastrelu.kernels.train import new_workspace, serial_loss_grad
+
+    rng = np.random.default_rng(2)
+    for kw in ({}, {"batchnorm": True}):
+        net = fr.MLP([4, 9, 9, 2], seed=2, dtype="float32", **kw)
+        X = rng.normal(size=(23, 4)).astype(np.float32)
+        y = rng.normal(size=(23, 2)).astype(np.float32)
+        value, grad = net.loss_and_gradient(X, y)
+        g2 = np.empty_like(grad)   # called directly, the dispatcher compiles it standalone
+        v2 = serial_loss_grad(net.params, net._arch, net.residual_scale, X, y, np.zeros(23, np.int64), 0, 23,
+                      net.running.copy(), g2, *new_workspace(net._arch, 23, net.params))
+        assert np.float32(v2) == np.float32(value) and g2.tobytes() == grad.tobytes()
 
 
 @SETTINGS
