@@ -1,0 +1,26 @@
+"""The runnable examples in the library's docstrings give the output they show."""
+from __future__ import annotations
+
+import doctest
+import importlib
+import pkgutil
+
+import pytest
+
+import fastrelu
+
+MODULES = sorted(m.name for m in pkgutil.walk_packages(fastrelu.__path__, "fastrelu."))
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_docstring_examples(name):
+    module = importlib.import_module(name)
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE,
+                             verbose=False)
+    assert result.failed == 0, f"{name}: {result.failed} of {result.attempted} examples failed"
+
+
+def test_the_library_has_examples():
+    attempted = sum(doctest.testmod(importlib.import_module(n), verbose=False).attempted
+                    for n in ("fastrelu.training", "fastrelu.network"))
+    assert attempted >= 5
