@@ -61,3 +61,12 @@ def parse_list(value: str, cast: Callable[[str], Any], option: str) -> list:
         return [cast(v) for v in items]
     except ValueError:
         raise fail(f"{option}: could not read {value!r} as a list of {cast.__name__}") from None
+
+
+def first_run_hint(work: str) -> None:
+    """On stderr, before a long silent first run: the kernels compile once."""
+    import fastrelu as fr
+
+    if not fr.kernels_cached(work):
+        err_console.print("first run: compiling fastrelu's kernels (about 20 s on 2 cores, once; "
+                          "later runs load them from the cache)", style="dim", highlight=False)

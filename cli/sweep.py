@@ -15,7 +15,7 @@ from typing import Any, Optional
 
 import typer
 
-from fastrelu_cli._common import err_console, fail, out_console, parse_list, print_json, user_errors
+from fastrelu_cli._common import first_run_hint, err_console, fail, out_console, parse_list, print_json, user_errors
 
 #: Preset names and one-line help (kept here so `--help` does not import the numerics;
 #: tests check they match fastrelu.sweep.PRESETS).
@@ -70,6 +70,8 @@ def _run(grid: dict, settings: dict, specs: Any, *, out: Optional[Path], plot: O
     from fastrelu.sweep.presets import default_tables, summarize
 
     backend = "dask" if (dask is not None or workers is not None) else "local"
+    if backend == "local":
+        first_run_hint("ensemble")
     with Progress(TextColumn("[bold]sweep[/]"), BarColumn(), MofNCompleteColumn(),
                   TimeRemainingColumn(), console=err_console, transient=True) as bar:
         task = bar.add_task("sweep", total=None)

@@ -27,6 +27,7 @@ _LAZY = {
     "scenarios": ("fastrelu.scenarios", None),
     "data": ("fastrelu.data", None),
     "theory": ("fastrelu.theory", None),
+    "kernels_cached": ("fastrelu.runtime", "kernels_cached"),
 }
 
 __all__ = [

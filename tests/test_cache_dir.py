@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import os
 
+import pytest
+
 from fastrelu.kernels import _config
 
 
@@ -46,3 +48,25 @@ def test_explicit_cache_dir_wins(monkeypatch, tmp_path):
     monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / "mine"))
     assert _config.ensure_cache_dir() is None
     assert os.environ["NUMBA_CACHE_DIR"] == str(tmp_path / "mine")
+
+
+def test_cache_has_finds_an_entry_index_in_any_subfolder(tmp_path):
+    from fastrelu.kernels._config import cache_has
+
+    assert not cache_has("train.run_steps", str(tmp_path))
+    sub = tmp_path / "kernels_abc"
+    sub.mkdir()
+    (sub / "train.run_steps-214.py311.1.nbc").write_bytes(b"")   # data without its index
+    assert not cache_has("train.run_steps", str(tmp_path))
+    (sub / "train.run_steps-214.py311.nbi").write_bytes(b"")
+    assert cache_has("train.run_steps", str(tmp_path))
+    assert not cache_has("ensemble.train_ensemble", str(tmp_path))
+
+
+def test_kernels_cached_checks_its_argument():
+    import fastrelu as fr
+
+    with pytest.raises(ValueError, match="work='train'.*'fit', 'ensemble'"):
+        fr.kernels_cached("train")
+    fr.fit(fr.MLP([2, 3, 1], seed=0), [[0.0, 1.0]], [0.5], optimizer=fr.SGD(0.1), steps=1)
+    assert fr.kernels_cached("fit") is True   # this process just compiled (or loaded) it

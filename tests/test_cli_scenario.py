@@ -94,3 +94,14 @@ def test_help_does_not_import_heavy_modules():
             "print(heavy)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+@pytest.mark.parametrize("cached", [False, True])
+def test_first_run_says_the_kernels_compile(monkeypatch, cached):
+    import fastrelu as fr
+
+    monkeypatch.setattr(fr, "kernels_cached", lambda work="fit": cached)
+    r = invoke("zero-init", "--steps", "5", "--json")
+    assert r.exit_code == 0
+    json.loads(r.stdout)   # the hint never reaches stdout
+    assert ("first run: compiling" in r.stderr) is not cached

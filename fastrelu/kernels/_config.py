@@ -88,3 +88,24 @@ def _source_key(folder: str) -> str:
 
 def _writable(path: str) -> bool:
     return os.path.isdir(path) and os.access(path, os.W_OK | os.X_OK)
+
+
+#: Entry kernels whose cache index marks a warm start, per kind of work.
+CACHE_ENTRIES = {"fit": "train.run_steps", "ensemble": "ensemble.train_ensemble"}
+
+
+def cache_has(entry: str, folder: str | None = None) -> bool:
+    """Whether numba's cache ``folder`` (default: the one in use) holds ``entry``'s index.
+
+    ``entry`` is ``module.function`` as numba names its index files
+    (``<module>.<function>-<line>.py<ver>.nbi``, in a subfolder per source folder).
+    """
+    import glob
+
+    if folder is None:
+        from numba.core import config
+
+        folder = os.environ.get("NUMBA_CACHE_DIR") or config.CACHE_DIR
+        if not folder:   # numba's default: __pycache__ next to the sources
+            folder = os.path.join(os.path.dirname(os.path.abspath(__file__)), "__pycache__")
+    return bool(glob.glob(os.path.join(glob.escape(folder), "**", f"{entry}-*.nbi"), recursive=True))
