@@ -206,3 +206,24 @@ def test_no_recompilation_for_other_input_layouts(layout):
     after = signature_counts()
     grown = {k: (before.get(k, 0), v) for k, v in after.items() if v != before.get(k, 0)}
     assert not grown, f"{layout} input compiled new signatures: {grown}"
+
+
+def test_the_chunked_gradient_loop_really_runs_in_parallel(tmp_path):
+    """Numba silently compiles a ``prange`` loop serially when its body can exit early (say,
+    an inlined helper that raises); only a NumbaPerformanceWarning at compile time tells.
+    Compile the parallel kernel from an empty cache with that warning as an error."""
+    code = (
+        "import warnings, numpy as np, fastrelu as fr\n"
+        "from numba.core.errors import NumbaPerformanceWarning\n"
+        "warnings.simplefilter('error', NumbaPerformanceWarning)\n"
+        "from fastrelu.kernels.train import batch_loss_grad\n"
+        "net = fr.MLP([3, 8, 1], seed=0, dtype='float64')\n"
+        "X = np.random.default_rng(0).normal(size=(300, 3)); y = X[:, :1].copy()\n"
+        "g = np.empty_like(net.params)\n"
+        "batch_loss_grad(net.params, net._arch, 0.0, X, y, np.zeros(300, np.int64), 0,\n"
+        "                net.running.copy(), g, True)\n"
+        "print('ok')\n")
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 0 and "ok" in proc.stdout, proc.stderr[-3000:]

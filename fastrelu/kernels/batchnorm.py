@@ -8,13 +8,13 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from fastrelu.kernels._config import JIT
+from fastrelu.kernels._config import INLINE
 
 EPS = 1e-5
 MOMENTUM = 0.1
 
 
-@njit(**JIT)
+@njit(**INLINE)
 def batchnorm_train(z, gamma, beta, xhat, y, mean, var, invstd):
     """Normalize ``z`` with batch statistics: ``y = gamma * xhat + beta``.
 
@@ -43,7 +43,7 @@ def batchnorm_train(z, gamma, beta, xhat, y, mean, var, invstd):
             y[r, j] = gamma[j] * xh + beta[j]
 
 
-@njit(**JIT)
+@njit(**INLINE)
 def batchnorm_eval(z, gamma, beta, running_mean, running_var, y):
     """Normalize ``z`` with running statistics (evaluation mode)."""
     n, m = z.shape
@@ -52,7 +52,7 @@ def batchnorm_eval(z, gamma, beta, running_mean, running_var, y):
             y[r, j] = gamma[j] * (z[r, j] - running_mean[j]) / np.sqrt(running_var[j] + EPS) + beta[j]
 
 
-@njit(**JIT)
+@njit(**INLINE)
 def update_running_stats(running_mean, running_var, mean, var, n):
     """torch's update: momentum 0.1, the running variance uses the unbiased batch variance."""
     unbias = n / (n - 1) if n > 1 else 1.0
@@ -61,7 +61,7 @@ def update_running_stats(running_mean, running_var, mean, var, n):
         running_var[j] = (1 - MOMENTUM) * running_var[j] + MOMENTUM * (var[j] * unbias)
 
 
-@njit(**JIT)
+@njit(**INLINE)
 def batchnorm_backward(dy, xhat, gamma, invstd, dgamma, dbeta):
     """Backward through training-mode batch norm, in place: ``dy`` becomes ``dL/dz``.
 

@@ -21,7 +21,7 @@ from numba import njit
 from numba.core import config as _numba_config
 
 from fastrelu.kernels import micro_forward, micro_input_grad, micro_weight_grad
-from fastrelu.kernels._config import BLAS_MIN_MACS, JIT
+from fastrelu.kernels._config import INLINE, BLAS_MIN_MACS, JIT
 from fastrelu.kernels.intrinsics import fma
 
 
@@ -64,7 +64,7 @@ for _module in (micro_forward, micro_weight_grad, micro_input_grad):
         _compile_with_slp(getattr(_module, _name))
 
 
-@njit(**JIT)
+@njit(**INLINE)
 def use_blas(n, n_in, n_out):
     """True when a layer of this shape is large enough for BLAS."""
     return n * n_in * n_out >= BLAS_MIN_MACS

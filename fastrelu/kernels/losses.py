@@ -9,11 +9,11 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from fastrelu.kernels._config import JIT
+from fastrelu.kernels._config import INLINE, JIT
 from fastrelu.kernels.layout import MSE
 
 
-@njit(**JIT)
+@njit(**INLINE)
 def mse(out, y, denom, dout):
     """Mean squared error over ``denom`` rows of ``out.shape[1]`` outputs."""
     n, m = out.shape
@@ -27,7 +27,7 @@ def mse(out, y, denom, dout):
     return total / (denom * m)
 
 
-@njit(**JIT)
+@njit(**INLINE)
 def cross_entropy(logits, labels, denom, dout):
     """Softmax cross-entropy with integer labels, mean over ``denom`` rows."""
     n, m = logits.shape

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from numba import njit
 
-from fastrelu.kernels._config import JIT
+from fastrelu.kernels._config import INLINE, JIT
 from fastrelu.kernels.batchnorm import (
     batchnorm_backward,
     batchnorm_eval,
@@ -38,7 +38,7 @@ from fastrelu.kernels.layout import (
 )
 
 
-@njit(**JIT)
+@njit(**JIT)   # not inlined: its raise would keep the prange loop of chunked_loss_grad serial
 def view2d(buf, start, n, m):
     """``buf[start:start + n * m]`` as an ``(n, m)`` C array (a view; ValueError if too short)."""
     v = buf[start:start + n * m]
@@ -47,26 +47,26 @@ def view2d(buf, start, n, m):
     return as_matrix(v, n, m)
 
 
-@njit(**JIT)
+@njit(**INLINE)
 def block(buf, n, arch, l):
     """Layer ``l``'s ``(n, out)`` block of a flat workspace."""
     return view2d(buf, arch[l, C_OFF] * n, n, arch[l, OUT])
 
 
-@njit(**JIT)
+@njit(**INLINE)
 def weight(theta, arch, l):
     """Layer ``l``'s weight matrix, a ``(out, in)`` view into ``theta``."""
     return view2d(theta, arch[l, W_OFF], arch[l, OUT], arch[l, IN])
 
 
-@njit(**JIT)
+@njit(**INLINE)
 def vec(theta, arch, l, col):
     """Layer ``l``'s per-unit parameter vector starting at ``arch[l, col]``."""
     o = arch[l, col]
     return theta[o:o + arch[l, OUT]]
 
 
-@njit(**JIT)
+@njit(**INLINE)
 def copy_into(src, dst):
     """``dst[:, :] = src`` for same-shape 2-D arrays, as a loop.
 

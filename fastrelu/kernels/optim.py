@@ -11,12 +11,12 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from fastrelu.kernels._config import JIT
+from fastrelu.kernels._config import INLINE, JIT
 from fastrelu.kernels.layout import (ADAM, H_ALPHA, H_BETA1, H_BETA2, H_CLIP, H_EPS, H_LR,
                                      H_MOMENTUM, H_WEIGHT_DECAY, SGD)
 
 
-@njit(**JIT)
+@njit(**INLINE)
 def clip_grad_norm(grad, max_norm):
     """As ``torch.nn.utils.clip_grad_norm_``: scale by ``max_norm / (norm + 1e-6)`` if < 1.
 
@@ -34,7 +34,7 @@ def clip_grad_norm(grad, max_norm):
     return total
 
 
-@njit(**JIT)
+@njit(**INLINE)
 def sgd(theta, grad, state, hyper, t):
     """``torch.optim.SGD`` (dampening 0, no Nesterov)."""
     T = theta.dtype.type
@@ -59,7 +59,7 @@ def sgd(theta, grad, state, hyper, t):
     return ok
 
 
-@njit(**JIT)
+@njit(**INLINE)
 def adam(theta, grad, state, hyper, t):
     """``torch.optim.Adam`` (L2 weight decay added to the gradient, no AMSGrad)."""
     T = theta.dtype.type
@@ -86,7 +86,7 @@ def adam(theta, grad, state, hyper, t):
     return ok
 
 
-@njit(**JIT)
+@njit(**INLINE)
 def rmsprop(theta, grad, state, hyper, t):
     """``torch.optim.RMSprop`` (not centered)."""
     T = theta.dtype.type

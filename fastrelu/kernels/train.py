@@ -141,7 +141,7 @@ def serial_loss_grad(theta, arch, res_scale, xb, yf, yi, loss_kind, denom, runni
     return loss
 
 
-@njit(**JIT)
+@njit(**INLINE)
 def update_running(arch, running, stats, n):
     """Fold the batch statistics of the last training forward pass into the running ones."""
     for l in range(arch.shape[0]):
@@ -152,14 +152,14 @@ def update_running(arch, running, stats, n):
                                  stats[0, c:c + m_l], stats[1, c:c + m_l], n)
 
 
-@njit(**JIT)
+@njit(**INLINE)
 def chunk_rows(c, n):
     """Rows ``r0:r1`` of chunk ``c`` of a batch of ``n`` rows."""
     c = np.int64(c)
     return c * n // N_CHUNKS, (c + 1) * n // N_CHUNKS
 
 
-@njit(**JIT)
+@njit(**INLINE)
 def reduce_chunks(parts, closs, grad):
     """Add the chunk partials in chunk order (the fixed order makes the bits thread-independent)."""
     P = grad.shape[0]
@@ -197,7 +197,7 @@ def needs_threads(arch, starts) -> bool | None:
     return True if any(use_chunks(arch, int(n)) for n in set(sizes.tolist())) else None
 
 
-@njit(**JIT)
+@njit(**INLINE)
 def gather(X, yf, yi, idx, xb, ybf, ybi):
     """Copy rows ``idx`` of X (and targets) into contiguous batch buffers."""
     n_x = X.shape[1]
