@@ -70,3 +70,12 @@ def first_run_hint(work: str) -> None:
     if not fr.kernels_cached(work):
         err_console.print("first run: compiling fastrelu's kernels (about 20 s on 2 cores, once; "
                           "later runs load them from the cache)", style="dim", highlight=False)
+
+
+def require_matplotlib(option: str = "--plot") -> None:
+    """Exit 2 with an install hint, before any work, when ``option`` needs matplotlib."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise fail(f"{option} needs matplotlib, which is not installed: "
+                   "pip install 'fastrelu[plot]'") from None

@@ -6,12 +6,8 @@ import math
 
 def save_plot(results, path: str) -> None:
     """Save one row of three panels per scenario result to ``path`` (PNG)."""
-    try:
-        import matplotlib
-    except ImportError:  # pragma: no cover - depends on the install
-        from fastrelu_cli._common import fail
+    import matplotlib   # the command checked it is installed (require_matplotlib)
 
-        raise fail("--plot needs matplotlib: pip install 'fastrelu[plot]'") from None
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 

@@ -10,7 +10,7 @@ from typing import Optional
 
 import typer
 
-from fastrelu_cli._common import first_run_hint, err_console, fail, out_console, print_json, user_errors
+from fastrelu_cli._common import first_run_hint, require_matplotlib, err_console, fail, out_console, print_json, user_errors
 
 app = typer.Typer(
     help="Reproduce why a ReLU net outputs the same value for every input, next to the fixes.",
@@ -46,6 +46,8 @@ def scenario(
         raise fail(f"unknown scenario {name!r}; choose one of: {real} (or 'list', 'all')")
     if plot is not None and not plot.lower().endswith(".png"):
         raise fail(f"--plot: expected a file name ending in .png, got {plot!r}")
+    if plot is not None:
+        require_matplotlib()
     todo = scenarios.names() if name == "all" else [name]
     first_run_hint("fit")
     results = _run_all(scenarios, todo, seed, steps, record=plot is not None)

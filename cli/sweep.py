@@ -15,7 +15,7 @@ from typing import Any, Optional
 
 import typer
 
-from fastrelu_cli._common import first_run_hint, err_console, fail, out_console, parse_list, print_json, user_errors
+from fastrelu_cli._common import first_run_hint, require_matplotlib, err_console, fail, out_console, parse_list, print_json, user_errors
 
 #: Preset names and one-line help (kept here so `--help` does not import the numerics;
 #: tests check they match fastrelu.sweep.PRESETS).
@@ -64,6 +64,8 @@ def _run(grid: dict, settings: dict, specs: Any, *, out: Optional[Path], plot: O
         raise fail(f"--plot: expected a .png path, got {str(plot)!r}")
     if plot is not None and not plot.parent.is_dir():
         raise fail(f"--plot: folder {str(plot.parent)!r} does not exist")
+    if plot is not None:
+        require_matplotlib()
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from fastrelu.sweep import sweep

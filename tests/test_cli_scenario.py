@@ -62,6 +62,7 @@ def test_all_json():
 
 
 def test_plot_writes_a_png(tmp_path):
+    pytest.importorskip("matplotlib")
     path = tmp_path / "lr.png"
     r = invoke("zero-init", "--steps", "30", "--plot", str(path))
     assert r.exit_code == 0, r.stderr
@@ -105,3 +106,14 @@ def test_first_run_says_the_kernels_compile(monkeypatch, cached):
     assert r.exit_code == 0
     json.loads(r.stdout)   # the hint never reaches stdout
     assert ("first run: compiling" in r.stderr) is not cached
+
+
+def test_plot_without_matplotlib_exits_2_before_training(monkeypatch, tmp_path):
+    import fastrelu as fr
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)   # import matplotlib -> ImportError
+    monkeypatch.setattr(fr, "fit", lambda *a, **k: pytest.fail("trained before checking --plot"))
+    r = invoke("zero-init", "--plot", str(tmp_path / "x.png"))
+    assert r.exit_code == 2
+    assert "--plot needs matplotlib" in r.stderr and "fastrelu[plot]" in r.stderr
+    assert "Traceback" not in r.output

@@ -37,6 +37,7 @@ def test_custom_grid_json_matches_the_library():
 
 
 def test_human_output_table_out_and_plot(tmp_path):
+    pytest.importorskip("matplotlib")
     out = tmp_path / "rows.csv"
     plot = tmp_path / "heat.png"
     res = runner.invoke(app, SMALL + ["--out", str(out), "--plot", str(plot)])
@@ -100,6 +101,7 @@ def test_preset_names_match_the_library():
 
 
 def test_born_dead_preset_small(tmp_path):
+    pytest.importorskip("matplotlib")
     plot = tmp_path / "born.png"
     res = runner.invoke(app, ["sweep", "born-dead", "--seeds", "40", "--json", "--plot", str(plot)])
     assert res.exit_code == 0, res.stderr
@@ -126,3 +128,15 @@ def test_workers_option_runs_an_embedded_dask_cluster():
     assert doc["backend"] == "dask"
     lib = sweep({"width": [3, 5], "seed": range(2)}, steps=5)
     assert doc["rows"] == lib.rows
+
+
+def test_plot_without_matplotlib_exits_2_before_sweeping(monkeypatch, tmp_path):
+    import sys
+
+    import fastrelu.sweep
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)   # import matplotlib -> ImportError
+    monkeypatch.setattr(fastrelu.sweep, "sweep", lambda *a, **k: pytest.fail("swept before checking --plot"))
+    res = runner.invoke(app, SMALL + ["--plot", str(tmp_path / "h.png")])
+    assert res.exit_code == 2
+    assert "--plot needs matplotlib" in res.stderr and "Traceback" not in res.output
