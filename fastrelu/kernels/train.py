@@ -89,13 +89,16 @@ def batch_loss_grad(theta, arch, res_scale, x, yf, yi, loss_kind, running, grad,
 
     Plain Python around compiled kernels (at most ``N_CHUNKS`` calls): a compiled wrapper
     would make numba re-optimize and re-emit the whole gradient once more on a cold start.
+    It runs :func:`serial_loss_grad`'s Python source (``_loss_grad``), whose calls go to the
+    ``forward``, ``loss_and_grad`` and ``backward`` the training loop compiled; compiling
+    ``serial_loss_grad`` itself (inlined into its compiled callers) would cost seconds more.
     """
     n = x.shape[0]
     if use_chunks(arch, n):
         parts, cH, cU, cXH, cG, cstats, closs = new_chunk_workspace(arch, n, theta)
         if threads is None:
             for c in range(N_CHUNKS):
-                r0, r1 = c * n // N_CHUNKS, (c + 1) * n // N_CHUNKS
+                r0, r1 = chunk_rows.py_func(c, n)
                 closs[c] = _loss_grad(theta, arch, res_scale, x[r0:r1], yf[r0:r1], yi[r0:r1],
                                       loss_kind, n, running, parts[c], cH[c], cU[c], cXH[c],
                                       cG[c], cstats[c])
@@ -105,22 +108,6 @@ def batch_loss_grad(theta, arch, res_scale, x, yf, yi, loss_kind, running, grad,
     H, U, XH, G, stats = new_workspace(arch, n, theta)
     return _loss_grad(theta, arch, res_scale, x, yf, yi, loss_kind, n, running, grad,
                       H, U, XH, G, stats)
-
-
-def _loss_grad(theta, arch, res_scale, xb, yf, yi, loss_kind, denom, running, grad, H, U, XH, G, stats):
-    """:func:`serial_loss_grad` from Python, through the kernels the training loop compiled.
-
-    ``serial_loss_grad`` itself is inlined into its compiled callers, so calling it from
-    Python would compile it once more; these three calls reuse ``forward``, ``loss_and_grad``
-    and ``backward`` as compiled for ``run_steps`` (same argument types).
-    """
-    n = xb.shape[0]
-    out = forward(theta, arch, res_scale, xb, H, U, XH, stats, running, np.bool_(True))
-    m = out.shape[1]
-    dout = G[2, :n * m].reshape(n, m)
-    loss = loss_and_grad(loss_kind, out, yf, yi, denom, dout)
-    backward(theta, arch, res_scale, xb, H, U, XH, stats, dout, grad, G[0], G[1], G[2])
-    return loss
 
 
 @njit(**INLINE)
@@ -139,6 +126,10 @@ def serial_loss_grad(theta, arch, res_scale, xb, yf, yi, loss_kind, denom, runni
     # backward copies dout into G[0] before it first writes G[2]
     backward(theta, arch, res_scale, xb, H, U, XH, stats, dout, grad, G[0], G[1], G[2])
     return loss
+
+
+#: ``serial_loss_grad`` run as Python (see :func:`batch_loss_grad`).
+_loss_grad = serial_loss_grad.py_func
 
 
 @njit(**INLINE)
