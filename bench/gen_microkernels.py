@@ -14,9 +14,10 @@ instead of leaving the blocks to SLP.
 
 Naming: ``tn_I_K``: ``C[i, k0:k0+K] = sum_t A[t, i] * B[t, k0:k0+K]`` for ``i`` in steps of ``I``
 (``dW = dz^T h``); ``nn_I_K``: same with ``A[i, t]`` (``dh = dz W``); ``tncol_I``: one column
-``k`` of the ``tn`` product for ``I`` consecutive ``i`` (contiguous in ``A``); ``nt_J_KC``:
-``z[:, j0:j0+J] = b + h W^T`` with a ``KC x J`` tile of ``W^T`` held in registers while all rows
-of ``h`` stream past (``first`` chunk starts from the bias, later chunks from ``z``).
+``k`` of the ``tn`` product for ``I`` consecutive ``i`` (contiguous in ``A``); ``colsum_J``: column
+sums of ``A`` (the bias gradient) for ``J`` columns at a time, rows in order, one accumulator
+per column kept in registers. The forward product has no kernel of its own: ``dense`` transposes
+``W`` and uses the ``nn`` kernels (a ``W^T`` tile read from ``W`` needs strided loads).
 """
 from __future__ import annotations
 
@@ -81,44 +82,33 @@ def tncol(I):
     return "\n".join(L)
 
 
-def nt(J, KC):
-    L = ["", "", "@njit(**MICRO_JIT)", f"def nt_{J}_{KC}(h, W, b, z, j_start, j_end, k_start, k_end):",
-         f'    """Columns ``j_start:j_end`` ({J} apart) of ``z (+)= h[:, k] W[:, k]^T`` over ``k_start:k_end`` ({KC} apart).',
-         "",
-         "    The chunk starting at ``k == 0`` starts from the bias; later chunks add to ``z``.",
-         '    """',
-         "    n = h.shape[0]",
+def colsum(J):
+    L = ["", "", "@njit(**MICRO_JIT)", f"def colsum_{J}(A, c, j_start, j_end):",
+         f'    """``c[j] = sum_r A[r, j]`` (from 0, rows in order) for ``j`` in ``j_start:j_end`` ({J} apart)."""',
+         "    z = c.dtype.type(0)", "    n = A.shape[0]",
          f"    for j_ in range(j_start, j_end, {J}):", "        u = np.uint64(j_)",
          "        " + indices("u", J),
-         f"        for k_ in range(k_start, k_end, {KC}):", "            v = np.uint64(k_)",
-         "            " + indices("v", KC)]
-    for kk in range(KC):
-        L.append("            " + "; ".join(f"w{kk}_{jj} = W[u{jj}, v{kk}]" for jj in range(J)))
-    L += ["            for r_ in range(n):", "                r = np.uint64(r_)", "                if k_ == 0:"]
-    L.append("                    " + "; ".join(f"a{jj} = b[u{jj}]" for jj in range(J)))
-    L.append("                else:")
-    L.append("                    " + "; ".join(f"a{jj} = z[r, u{jj}]" for jj in range(J)))
-    for kk in range(KC):
-        L.append(f"                x = h[r, v{kk}]")
-        L.append("                " + "; ".join(f"a{jj} = fma(x, w{kk}_{jj}, a{jj})" for jj in range(J)))
-    L.append("                " + "; ".join(f"z[r, u{jj}] = a{jj}" for jj in range(J)))
+         "        " + "; ".join(f"a{j} = z" for j in range(J)),
+         "        for r_ in range(n):", "            r = np.uint64(r_)",
+         "            " + "; ".join(f"a{j} = a{j} + A[r, u{j}]" for j in range(J)),
+         "        " + "; ".join(f"c[u{j}] = a{j}" for j in range(J))]
     return "\n".join(L)
 
 
 #: module -> (title, [(function name, generator)]): one module per dense kernel it serves.
 MODULES = {
-    "micro_forward": ("z = b + h W^T (forward)",
-                      [(f"nt_{J}_{KC}", lambda J=J, KC=KC: nt(J, KC)) for J in (32, 8) for KC in (8, 1)]),
     "micro_weight_grad": ("dW = dz^T h (backward, parameters)",
                           [(f"tn_{I}_{K}", lambda I=I, K=K: rank1("tn", I, K)) for I in (4, 1) for K in (32, 8)]
-                          + [("tncol_16", lambda: tncol(16))]),
+                          + [("tncol_16", lambda: tncol(16))]
+                          + [(f"colsum_{J}", lambda J=J: colsum(J)) for J in (64, 16, 1)]),
     "micro_input_grad": ("dh = dz W (backward, input)",
                          [(f"nn_{I}_{K}", lambda I=I, K=K: rank1("nn", I, K)) for I in (4,) for K in (32, 8)]),
 }
 
 
 def source(title, specs):
-    consts = "\n".join(f"{U(i)} = np.uint64({i})" for i in range(32))
+    widest = max(int(part) for name, _ in specs for part in name.split("_")[1:])
+    consts = "\n".join(f"{U(i)} = np.uint64({i})" for i in range(widest))
     names = ", ".join(f'"{n}"' for n, _ in specs)
     body = "\n".join(g() for _, g in specs)
     return (HEADER.format(title=title) + consts + f"\n\n#: Every kernel defined below.\nKERNELS = ({names},)\n"

@@ -19,15 +19,15 @@ from fastrelu.kernels.dense import linear_backward_input, linear_backward_params
 
 
 @njit(nogil=True)
-def _loop_forward(h, W, b, z, reps):
+def _loop_forward(h, W, b, z, wt, reps):
     for _ in range(reps):
-        linear_forward(h, W, b, z)
+        linear_forward(h, W, b, z, wt)
 
 
 @njit(nogil=True)
-def _loop_params(dz, h, dW, db, reps):
+def _loop_params(dz, h, dW, db, wt, reps):
     for _ in range(reps):
-        linear_backward_params(dz, h, dW, db)
+        linear_backward_params(dz, h, dW, db, wt)
 
 
 @njit(nogil=True)
@@ -58,8 +58,8 @@ def run(dtype="float32", reps=100, repeat=300, shapes=((32, 10, 64), (32, 64, 64
         dz[rng.random((n, m)) < 0.5] = 0
         z, dW, db, dh = np.empty((n, m), dtype), np.empty((m, k), dtype), np.empty(m, dtype), np.empty((n, k), dtype)
         flops = 2.0 * n * k * m
-        for name, fn, args in (("forward", _loop_forward, (h, W, b, z)),
-                               ("backward_params", _loop_params, (dz, h, dW, db)),
+        for name, fn, args in (("forward", _loop_forward, (h, W, b, z, np.empty(k * m, dtype))),
+                               ("backward_params", _loop_params, (dz, h, dW, db, np.empty(k * m, dtype))),
                                ("backward_input", _loop_input, (dz, W, dh))):
             t = _best(fn, args, reps, repeat)
             rows.append((name, n, k, m, t * 1e9, flops / t / 1e9))

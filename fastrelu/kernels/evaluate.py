@@ -30,7 +30,8 @@ def predict(theta, running, arch, res_scale, X, out, hidden, train, pre):
     for r0 in range(0, n, max(rows, 1)):
         r1 = min(n, r0 + rows)
         m = r1 - r0
-        out[r0:r1] = forward(theta, arch, res_scale, X[r0:r1], H, U, XH, stats, running, train)
+        out[r0:r1] = forward(theta, arch, res_scale, X[r0:r1], H, U, XH, stats, running, train,
+                               G[3])
         if want_hidden:
             for l in range(arch.shape[0]):
                 if arch[l, KIND] != OUTPUT:

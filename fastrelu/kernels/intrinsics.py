@@ -57,3 +57,98 @@ def as_matrix(typingctx, v, n, m):
         return impl_ret_borrowed(context, builder, signature.return_type, out._getvalue())
 
     return ret(v, n, m), codegen
+
+
+@intrinsic
+def borrow(typingctx, a):
+    """The array ``a`` without its reference count: a borrowed view, for hot loops only.
+
+    Numba increments and decrements an array's reference count (an atomic add each, behind a
+    call) whenever it is passed to a kernel, sliced or viewed, so a training step paid for a
+    few hundred of them. A borrowed view has no memory-info pointer: the same calls return at
+    once. The caller must keep ``a`` alive while the view is used and must never return the
+    view (or anything derived from it) to Python.
+    """
+    if not isinstance(a, types.Array):
+        return None
+
+    def codegen(context, builder, signature, args):
+        from numba.core import cgutils
+        from numba.np.arrayobj import make_array
+
+        ary = make_array(signature.args[0])(context, builder, args[0])
+        out = make_array(signature.return_type)(context, builder, ary._getvalue())
+        out.meminfo = cgutils.get_null_value(out.meminfo.type)
+        out.parent = cgutils.get_null_value(out.parent.type)
+        return out._getvalue()
+
+    return a(a), codegen
+
+
+def _transpose_block(B):
+    """An intrinsic ``f(src, dst, r0, c0)``: ``dst[c0:c0+B, r0:r0+B] = src[r0:r0+B, c0:c0+B].T``."""
+
+    @intrinsic
+    def transpose_block(typingctx, src, dst, r0, c0):
+        if not (isinstance(src, types.Array) and isinstance(dst, types.Array)
+                and src.ndim == 2 and dst.ndim == 2 and src.dtype == dst.dtype
+                and src.layout == "C" and dst.layout == "C"
+                and isinstance(src.dtype, types.Float)
+                and isinstance(r0, types.Integer) and isinstance(c0, types.Integer)):
+            return None
+
+        def codegen(context, builder, signature, args):
+            from numba.core import cgutils
+            from numba.np.arrayobj import make_array
+
+            sty, dty, rty, cty = signature.args
+            s = make_array(sty)(context, builder, args[0])
+            d = make_array(dty)(context, builder, args[1])
+            r = context.cast(builder, args[2], rty, types.intp)
+            c = context.cast(builder, args[3], cty, types.intp)
+            ftype = context.get_data_type(sty.dtype)
+            vtype = ir.VectorType(ftype, B)
+            item = ir.Constant(r.type, context.get_abi_sizeof(ftype))
+            s_row = cgutils.unpack_tuple(builder, s.strides, 2)[0]
+            d_row = cgutils.unpack_tuple(builder, d.strides, 2)[0]
+            byte = ir.IntType(8).as_pointer()
+            s_base = builder.bitcast(s.data, byte)
+            d_base = builder.bitcast(d.data, byte)
+
+            def row_ptr(base, row_stride, row, col):
+                off = builder.add(builder.mul(row, row_stride), builder.mul(col, item))
+                return builder.bitcast(builder.gep(base, [off]), vtype.as_pointer())
+
+            rows = [builder.load(row_ptr(s_base, s_row, builder.add(r, ir.Constant(r.type, i)), c),
+                                 align=1) for i in range(B)]
+            # log2(B) rounds; round ``bit`` swaps that bit of the row index with the same bit
+            # of the column index (two-source shuffles of row pairs).
+            bit = 1
+            mask_type = ir.VectorType(ir.IntType(32), B)
+            while bit < B:
+                lo = ir.Constant(mask_type, [j if not j & bit else B + (j ^ bit) for j in range(B)])
+                hi = ir.Constant(mask_type, [j ^ bit if not j & bit else B + j for j in range(B)])
+                new = list(rows)
+                for i in range(B):
+                    if not i & bit:
+                        new[i] = builder.shuffle_vector(rows[i], rows[i | bit], lo)
+                        new[i | bit] = builder.shuffle_vector(rows[i], rows[i | bit], hi)
+                rows = new
+                bit <<= 1
+            for i in range(B):
+                builder.store(rows[i], row_ptr(d_base, d_row, builder.add(c, ir.Constant(c.type, i)), r),
+                              align=1)
+            return context.get_dummy_value()
+
+        return types.none(src, dst, r0, c0), codegen
+
+    transpose_block.__doc__ = (
+        f"``dst[c0:c0+{B}, r0:r0+{B}] = src[r0:r0+{B}, c0:c0+{B}].T`` in vector registers.\n\n"
+        f"{B} row loads, {B} * log2({B}) two-source shuffles, {B} row stores. Both arrays 2-D, C-contiguous, "
+        "of one float dtype; the caller guarantees the block is in bounds.")
+    return transpose_block
+
+
+#: In-register transposes of 16x16 and 8x8 blocks (see ``dense.transpose_into``).
+transpose16 = _transpose_block(16)
+transpose8 = _transpose_block(8)

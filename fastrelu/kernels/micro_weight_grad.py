@@ -42,9 +42,41 @@ _U28 = np.uint64(28)
 _U29 = np.uint64(29)
 _U30 = np.uint64(30)
 _U31 = np.uint64(31)
+_U32 = np.uint64(32)
+_U33 = np.uint64(33)
+_U34 = np.uint64(34)
+_U35 = np.uint64(35)
+_U36 = np.uint64(36)
+_U37 = np.uint64(37)
+_U38 = np.uint64(38)
+_U39 = np.uint64(39)
+_U40 = np.uint64(40)
+_U41 = np.uint64(41)
+_U42 = np.uint64(42)
+_U43 = np.uint64(43)
+_U44 = np.uint64(44)
+_U45 = np.uint64(45)
+_U46 = np.uint64(46)
+_U47 = np.uint64(47)
+_U48 = np.uint64(48)
+_U49 = np.uint64(49)
+_U50 = np.uint64(50)
+_U51 = np.uint64(51)
+_U52 = np.uint64(52)
+_U53 = np.uint64(53)
+_U54 = np.uint64(54)
+_U55 = np.uint64(55)
+_U56 = np.uint64(56)
+_U57 = np.uint64(57)
+_U58 = np.uint64(58)
+_U59 = np.uint64(59)
+_U60 = np.uint64(60)
+_U61 = np.uint64(61)
+_U62 = np.uint64(62)
+_U63 = np.uint64(63)
 
 #: Every kernel defined below.
-KERNELS = ("tn_4_32", "tn_4_8", "tn_1_32", "tn_1_8", "tncol_16",)
+KERNELS = ("tn_4_32", "tn_4_8", "tn_1_32", "tn_1_8", "tncol_16", "colsum_64", "colsum_16", "colsum_1",)
 
 
 @njit(**MICRO_JIT)
@@ -303,3 +335,48 @@ def tncol_16(A, B, C, i_start, i_end, k, nt):
             x = B[t, v]
             a0 = fma(A[t, u0], x, a0); a1 = fma(A[t, u1], x, a1); a2 = fma(A[t, u2], x, a2); a3 = fma(A[t, u3], x, a3); a4 = fma(A[t, u4], x, a4); a5 = fma(A[t, u5], x, a5); a6 = fma(A[t, u6], x, a6); a7 = fma(A[t, u7], x, a7); a8 = fma(A[t, u8], x, a8); a9 = fma(A[t, u9], x, a9); a10 = fma(A[t, u10], x, a10); a11 = fma(A[t, u11], x, a11); a12 = fma(A[t, u12], x, a12); a13 = fma(A[t, u13], x, a13); a14 = fma(A[t, u14], x, a14); a15 = fma(A[t, u15], x, a15)
         C[u0, v] = a0; C[u1, v] = a1; C[u2, v] = a2; C[u3, v] = a3; C[u4, v] = a4; C[u5, v] = a5; C[u6, v] = a6; C[u7, v] = a7; C[u8, v] = a8; C[u9, v] = a9; C[u10, v] = a10; C[u11, v] = a11; C[u12, v] = a12; C[u13, v] = a13; C[u14, v] = a14; C[u15, v] = a15
+
+
+@njit(**MICRO_JIT)
+def colsum_64(A, c, j_start, j_end):
+    """``c[j] = sum_r A[r, j]`` (from 0, rows in order) for ``j`` in ``j_start:j_end`` (64 apart)."""
+    z = c.dtype.type(0)
+    n = A.shape[0]
+    for j_ in range(j_start, j_end, 64):
+        u = np.uint64(j_)
+        u0 = u + _U0; u1 = u + _U1; u2 = u + _U2; u3 = u + _U3; u4 = u + _U4; u5 = u + _U5; u6 = u + _U6; u7 = u + _U7; u8 = u + _U8; u9 = u + _U9; u10 = u + _U10; u11 = u + _U11; u12 = u + _U12; u13 = u + _U13; u14 = u + _U14; u15 = u + _U15; u16 = u + _U16; u17 = u + _U17; u18 = u + _U18; u19 = u + _U19; u20 = u + _U20; u21 = u + _U21; u22 = u + _U22; u23 = u + _U23; u24 = u + _U24; u25 = u + _U25; u26 = u + _U26; u27 = u + _U27; u28 = u + _U28; u29 = u + _U29; u30 = u + _U30; u31 = u + _U31; u32 = u + _U32; u33 = u + _U33; u34 = u + _U34; u35 = u + _U35; u36 = u + _U36; u37 = u + _U37; u38 = u + _U38; u39 = u + _U39; u40 = u + _U40; u41 = u + _U41; u42 = u + _U42; u43 = u + _U43; u44 = u + _U44; u45 = u + _U45; u46 = u + _U46; u47 = u + _U47; u48 = u + _U48; u49 = u + _U49; u50 = u + _U50; u51 = u + _U51; u52 = u + _U52; u53 = u + _U53; u54 = u + _U54; u55 = u + _U55; u56 = u + _U56; u57 = u + _U57; u58 = u + _U58; u59 = u + _U59; u60 = u + _U60; u61 = u + _U61; u62 = u + _U62; u63 = u + _U63
+        a0 = z; a1 = z; a2 = z; a3 = z; a4 = z; a5 = z; a6 = z; a7 = z; a8 = z; a9 = z; a10 = z; a11 = z; a12 = z; a13 = z; a14 = z; a15 = z; a16 = z; a17 = z; a18 = z; a19 = z; a20 = z; a21 = z; a22 = z; a23 = z; a24 = z; a25 = z; a26 = z; a27 = z; a28 = z; a29 = z; a30 = z; a31 = z; a32 = z; a33 = z; a34 = z; a35 = z; a36 = z; a37 = z; a38 = z; a39 = z; a40 = z; a41 = z; a42 = z; a43 = z; a44 = z; a45 = z; a46 = z; a47 = z; a48 = z; a49 = z; a50 = z; a51 = z; a52 = z; a53 = z; a54 = z; a55 = z; a56 = z; a57 = z; a58 = z; a59 = z; a60 = z; a61 = z; a62 = z; a63 = z
+        for r_ in range(n):
+            r = np.uint64(r_)
+            a0 = a0 + A[r, u0]; a1 = a1 + A[r, u1]; a2 = a2 + A[r, u2]; a3 = a3 + A[r, u3]; a4 = a4 + A[r, u4]; a5 = a5 + A[r, u5]; a6 = a6 + A[r, u6]; a7 = a7 + A[r, u7]; a8 = a8 + A[r, u8]; a9 = a9 + A[r, u9]; a10 = a10 + A[r, u10]; a11 = a11 + A[r, u11]; a12 = a12 + A[r, u12]; a13 = a13 + A[r, u13]; a14 = a14 + A[r, u14]; a15 = a15 + A[r, u15]; a16 = a16 + A[r, u16]; a17 = a17 + A[r, u17]; a18 = a18 + A[r, u18]; a19 = a19 + A[r, u19]; a20 = a20 + A[r, u20]; a21 = a21 + A[r, u21]; a22 = a22 + A[r, u22]; a23 = a23 + A[r, u23]; a24 = a24 + A[r, u24]; a25 = a25 + A[r, u25]; a26 = a26 + A[r, u26]; a27 = a27 + A[r, u27]; a28 = a28 + A[r, u28]; a29 = a29 + A[r, u29]; a30 = a30 + A[r, u30]; a31 = a31 + A[r, u31]; a32 = a32 + A[r, u32]; a33 = a33 + A[r, u33]; a34 = a34 + A[r, u34]; a35 = a35 + A[r, u35]; a36 = a36 + A[r, u36]; a37 = a37 + A[r, u37]; a38 = a38 + A[r, u38]; a39 = a39 + A[r, u39]; a40 = a40 + A[r, u40]; a41 = a41 + A[r, u41]; a42 = a42 + A[r, u42]; a43 = a43 + A[r, u43]; a44 = a44 + A[r, u44]; a45 = a45 + A[r, u45]; a46 = a46 + A[r, u46]; a47 = a47 + A[r, u47]; a48 = a48 + A[r, u48]; a49 = a49 + A[r, u49]; a50 = a50 + A[r, u50]; a51 = a51 + A[r, u51]; a52 = a52 + A[r, u52]; a53 = a53 + A[r, u53]; a54 = a54 + A[r, u54]; a55 = a55 + A[r, u55]; a56 = a56 + A[r, u56]; a57 = a57 + A[r, u57]; a58 = a58 + A[r, u58]; a59 = a59 + A[r, u59]; a60 = a60 + A[r, u60]; a61 = a61 + A[r, u61]; a62 = a62 + A[r, u62]; a63 = a63 + A[r, u63]
+        c[u0] = a0; c[u1] = a1; c[u2] = a2; c[u3] = a3; c[u4] = a4; c[u5] = a5; c[u6] = a6; c[u7] = a7; c[u8] = a8; c[u9] = a9; c[u10] = a10; c[u11] = a11; c[u12] = a12; c[u13] = a13; c[u14] = a14; c[u15] = a15; c[u16] = a16; c[u17] = a17; c[u18] = a18; c[u19] = a19; c[u20] = a20; c[u21] = a21; c[u22] = a22; c[u23] = a23; c[u24] = a24; c[u25] = a25; c[u26] = a26; c[u27] = a27; c[u28] = a28; c[u29] = a29; c[u30] = a30; c[u31] = a31; c[u32] = a32; c[u33] = a33; c[u34] = a34; c[u35] = a35; c[u36] = a36; c[u37] = a37; c[u38] = a38; c[u39] = a39; c[u40] = a40; c[u41] = a41; c[u42] = a42; c[u43] = a43; c[u44] = a44; c[u45] = a45; c[u46] = a46; c[u47] = a47; c[u48] = a48; c[u49] = a49; c[u50] = a50; c[u51] = a51; c[u52] = a52; c[u53] = a53; c[u54] = a54; c[u55] = a55; c[u56] = a56; c[u57] = a57; c[u58] = a58; c[u59] = a59; c[u60] = a60; c[u61] = a61; c[u62] = a62; c[u63] = a63
+
+
+@njit(**MICRO_JIT)
+def colsum_16(A, c, j_start, j_end):
+    """``c[j] = sum_r A[r, j]`` (from 0, rows in order) for ``j`` in ``j_start:j_end`` (16 apart)."""
+    z = c.dtype.type(0)
+    n = A.shape[0]
+    for j_ in range(j_start, j_end, 16):
+        u = np.uint64(j_)
+        u0 = u + _U0; u1 = u + _U1; u2 = u + _U2; u3 = u + _U3; u4 = u + _U4; u5 = u + _U5; u6 = u + _U6; u7 = u + _U7; u8 = u + _U8; u9 = u + _U9; u10 = u + _U10; u11 = u + _U11; u12 = u + _U12; u13 = u + _U13; u14 = u + _U14; u15 = u + _U15
+        a0 = z; a1 = z; a2 = z; a3 = z; a4 = z; a5 = z; a6 = z; a7 = z; a8 = z; a9 = z; a10 = z; a11 = z; a12 = z; a13 = z; a14 = z; a15 = z
+        for r_ in range(n):
+            r = np.uint64(r_)
+            a0 = a0 + A[r, u0]; a1 = a1 + A[r, u1]; a2 = a2 + A[r, u2]; a3 = a3 + A[r, u3]; a4 = a4 + A[r, u4]; a5 = a5 + A[r, u5]; a6 = a6 + A[r, u6]; a7 = a7 + A[r, u7]; a8 = a8 + A[r, u8]; a9 = a9 + A[r, u9]; a10 = a10 + A[r, u10]; a11 = a11 + A[r, u11]; a12 = a12 + A[r, u12]; a13 = a13 + A[r, u13]; a14 = a14 + A[r, u14]; a15 = a15 + A[r, u15]
+        c[u0] = a0; c[u1] = a1; c[u2] = a2; c[u3] = a3; c[u4] = a4; c[u5] = a5; c[u6] = a6; c[u7] = a7; c[u8] = a8; c[u9] = a9; c[u10] = a10; c[u11] = a11; c[u12] = a12; c[u13] = a13; c[u14] = a14; c[u15] = a15
+
+
+@njit(**MICRO_JIT)
+def colsum_1(A, c, j_start, j_end):
+    """``c[j] = sum_r A[r, j]`` (from 0, rows in order) for ``j`` in ``j_start:j_end`` (1 apart)."""
+    z = c.dtype.type(0)
+    n = A.shape[0]
+    for j_ in range(j_start, j_end, 1):
+        u = np.uint64(j_)
+        u0 = u + _U0
+        a0 = z
+        for r_ in range(n):
+            r = np.uint64(r_)
+            a0 = a0 + A[r, u0]
+        c[u0] = a0

@@ -79,11 +79,12 @@ def copy_into(src, dst):
 
 
 @njit(**JIT)
-def forward(theta, arch, res_scale, x, H, U, XH, stats, running, train):
+def forward(theta, arch, res_scale, x, H, U, XH, stats, running, train, GW):
     """Run the network on ``x`` (n, in) and fill the workspaces.
 
     ``train`` selects batch statistics for batch norm (and stores them in ``stats``);
-    otherwise the ``running`` statistics are used. Returns the ``(n, out)`` output block.
+    otherwise the ``running`` statistics are used. ``GW`` is scratch for the dense kernels (at
+    least the largest ``in * out`` values; clobbered). Returns the ``(n, out)`` output block.
     """
     n = x.shape[0]
     L = arch.shape[0]
@@ -92,7 +93,7 @@ def forward(theta, arch, res_scale, x, H, U, XH, stats, running, train):
         m = arch[l, OUT]
         c = arch[l, C_OFF]
         u = block(U, n, arch, l)
-        linear_forward(hin, weight(theta, arch, l), vec(theta, arch, l, B_OFF), u)
+        linear_forward(hin, weight(theta, arch, l), vec(theta, arch, l, B_OFF), u, GW)
         if arch[l, BN] == 1:
             xh = block(XH, n, arch, l)
             gamma = vec(theta, arch, l, G_OFF)
@@ -121,11 +122,12 @@ def forward(theta, arch, res_scale, x, H, U, XH, stats, running, train):
 
 
 @njit(**JIT)
-def backward(theta, arch, res_scale, x, H, U, XH, stats, dout, grad, GA, GB, GZ):
+def backward(theta, arch, res_scale, x, H, U, XH, stats, dout, grad, GA, GB, GZ, GW):
     """Backpropagate ``dout`` (n, out) through the last ``forward(train=True)``.
 
     Writes the full parameter gradient into ``grad`` (same layout as ``theta``).
-    ``GA``, ``GB``, ``GZ`` are scratch buffers of at least ``n * max_width`` values.
+    ``GA``, ``GB``, ``GZ`` are scratch buffers of at least ``n * max_width`` values, ``GW`` of
+    at least the largest ``in * out`` (the dense kernels' transposes).
     The ReLU derivative at 0 is 0 (mask ``u > 0``), as in PyTorch.
     """
     n = x.shape[0]
@@ -158,7 +160,7 @@ def backward(theta, arch, res_scale, x, H, U, XH, stats, dout, grad, GA, GB, GZ)
             batchnorm_backward(dz, block(XH, n, arch, l), vec(theta, arch, l, G_OFF),
                                stats[2, c:c + m], vec(grad, arch, l, G_OFF), vec(grad, arch, l, BE_OFF))
         hin = x if l == 0 else block(H, n, arch, l - 1)
-        linear_backward_params(dz, hin, weight(grad, arch, l), vec(grad, arch, l, B_OFF))
+        linear_backward_params(dz, hin, weight(grad, arch, l), vec(grad, arch, l, B_OFF), GW)
         if l > 0:
             nxt = view2d(GB if cur_is_a else GA, 0, n, k_in)
             linear_backward_input(dz, weight(theta, arch, l), nxt)

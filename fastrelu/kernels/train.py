@@ -14,6 +14,7 @@ from fastrelu.kernels._config import INLINE, JIT, N_CHUNKS, PARALLEL_MIN_ROWS, P
 from fastrelu.kernels.batchnorm import update_running_stats
 from fastrelu.kernels.dense import use_blas
 from fastrelu.kernels.layout import BN, C_OFF, IN, OUT
+from fastrelu.kernels.intrinsics import borrow
 from fastrelu.kernels.losses import loss_and_grad
 from fastrelu.kernels.network import backward, forward, view2d
 from fastrelu.kernels.optim import apply_update
@@ -27,6 +28,13 @@ def total_width(arch) -> int:
 def max_width(arch) -> int:
     """The widest layer input or output."""
     return int(max(arch[0, IN], arch[:, OUT].max()))
+
+
+def scratch_size(arch, n) -> int:
+    """Values in each row of ``G``: ``n * max_width`` for the backward pass's activation
+    gradients, and room for the largest weight matrix in ``G[3]`` (the dense kernels'
+    transposes)."""
+    return int(max(n * max_width(arch), (arch[:, IN] * arch[:, OUT]).max()))
 
 
 @njit(**JIT)
@@ -49,7 +57,7 @@ def new_workspace(arch, n, dtype_like):
     mw = max_width(arch)
     dt = dtype_like.dtype
     return (np.empty(n * T, dt), np.empty(n * T, dt), np.empty(n * T, dt),
-            np.empty((3, n * mw), dt), np.zeros((3, T), dt))
+            np.empty((4, scratch_size(arch, n)), dt), np.zeros((3, T), dt))
 
 
 def new_chunk_workspace(arch, n, theta):
@@ -60,12 +68,12 @@ def new_chunk_workspace(arch, n, theta):
     """
     rows = (n + N_CHUNKS - 1) // N_CHUNKS
     T = total_width(arch) if n > 0 else 0
-    mw = max_width(arch) if n > 0 else 0
+    g = scratch_size(arch, rows) if n > 0 else 0
     dt = theta.dtype
     return (np.empty((N_CHUNKS, theta.shape[0] if n > 0 else 0), dt),
             np.empty((N_CHUNKS, rows * T), dt), np.empty((N_CHUNKS, rows * T), dt),
             np.empty((N_CHUNKS, 0), dt),     # the chunked path has no batch norm
-            np.empty((N_CHUNKS, 3, rows * mw), dt), np.zeros((N_CHUNKS, 3, T), dt),
+            np.empty((N_CHUNKS, 4, g), dt), np.zeros((N_CHUNKS, 3, T), dt),
             np.empty(N_CHUNKS))
 
 
@@ -119,12 +127,12 @@ def serial_loss_grad(theta, arch, res_scale, xb, yf, yi, loss_kind, denom, runni
     """
     n = xb.shape[0]
     # np.bool_: a plain True would be typed Literal[bool] and compile a second forward
-    out = forward(theta, arch, res_scale, xb, H, U, XH, stats, running, np.bool_(True))
+    out = forward(theta, arch, res_scale, xb, H, U, XH, stats, running, np.bool_(True), G[3])
     m = out.shape[1]
     dout = view2d(G[2], 0, n, m)
     loss = loss_and_grad(loss_kind, out, yf, yi, denom, dout)
     # backward copies dout into G[0] before it first writes G[2]
-    backward(theta, arch, res_scale, xb, H, U, XH, stats, dout, grad, G[0], G[1], G[2])
+    backward(theta, arch, res_scale, xb, H, U, XH, stats, dout, grad, G[0], G[1], G[2], G[3])
     return loss
 
 
@@ -212,7 +220,36 @@ def run_steps(theta, running, arch, res_scale, X, yf, yi, loss_kind, order, star
     branch at compile time, so small-batch runs never pay for compiling it.
     Returns ``(steps_run, diverged)``.
     """
+    # Borrowed views of everything the loop touches (see ``borrow``): none of them leaves
+    # this function, and the caller holds the arrays.
+    theta = borrow(theta)
+    running = borrow(running)
+    arch = borrow(arch)
+    X = borrow(X)
+    yf = borrow(yf)
+    yi = borrow(yi)
+    order = borrow(order)
+    starts = borrow(starts)
+    hyper = borrow(hyper)
+    opt_state = borrow(opt_state)
+    losses = borrow(losses)
     xbuf, ybuf, ibuf, grad, H, U, XH, G, stats, parts, cH, cU, cXH, cG, cstats, closs = ws
+    xbuf = borrow(xbuf)
+    ybuf = borrow(ybuf)
+    ibuf = borrow(ibuf)
+    grad = borrow(grad)
+    H = borrow(H)
+    U = borrow(U)
+    XH = borrow(XH)
+    G = borrow(G)
+    stats = borrow(stats)
+    parts = borrow(parts)
+    cH = borrow(cH)
+    cU = borrow(cU)
+    cXH = borrow(cXH)
+    cG = borrow(cG)
+    cstats = borrow(cstats)
+    closs = borrow(closs)
     n_in = X.shape[1]
     n_y = yf.shape[1]
     nsteps = starts.shape[0] - 1
