@@ -51,13 +51,24 @@ def indices(base, count):
 
 def rank1(mode, I, K):
     a = (lambda i: f"A[t, u{i}]") if mode == "tn" else (lambda i: f"A[u{i}, t]")
-    L = ["", "", "@njit(**MICRO_JIT)", f"def {mode}_{I}_{K}(A, B, C, i_start, i_end, k0, nt):",
-         f'    """Rows ``i_start:i_end`` (a multiple of {I} apart), columns ``k0:k0+{K}`` of C (overwrite)."""',
-         "    z = C.dtype.type(0)", "    v = np.uint64(k0)", "    " + indices("v", K),
-         f"    for i_ in range(i_start, i_end, {I}):", "        u = np.uint64(i_)",
-         "        " + indices("u", I)]
+    if mode == "tn":
+        L = ["", "", "@njit(**MICRO_JIT)", f"def {mode}_{I}_{K}(A, B, C, i_start, i_end, k0, nt):",
+             f'    """Rows ``i_start:i_end`` (a multiple of {I} apart), columns ``k0:k0+{K}`` of C (overwrite)."""',
+             "    z = C.dtype.type(0)", "    v = np.uint64(k0)", "    " + indices("v", K)]
+        L.append("    " + "; ".join(f"c{k} = z" for k in range(K)))
+    else:   # the forward pass runs these too: its chains start from the bias
+        L = ["", "", "@njit(**MICRO_JIT)",
+             f"def {mode}_{I}_{K}(A, B, C, i_start, i_end, k0, nt, bias, use_bias):",
+             f'    """Rows ``i_start:i_end`` (a multiple of {I} apart), columns ``k0:k0+{K}`` of C (overwrite);',
+             "    each sum starts from ``bias[k]`` when ``use_bias``, else from 0.",
+             '    """',
+             "    z = C.dtype.type(0)", "    v = np.uint64(k0)", "    " + indices("v", K),
+             "    if use_bias:", "        " + "; ".join(f"c{k} = bias[v{k}]" for k in range(K)),
+             "    else:", "        " + "; ".join(f"c{k} = z" for k in range(K))]
+    L += [f"    for i_ in range(i_start, i_end, {I}):", "        u = np.uint64(i_)",
+          "        " + indices("u", I)]
     for i in range(I):
-        L.append("        " + "; ".join(f"a{i}_{k} = z" for k in range(K)))
+        L.append("        " + "; ".join(f"a{i}_{k} = c{k}" for k in range(K)))
     L += ["        for t_ in range(nt):", "            t = np.uint64(t_)"]
     for i in range(I):
         L.append(f"            g{i} = {a(i)}")

@@ -109,6 +109,22 @@ def test_input_grad_leftover_rows_have_the_block_kernels_bits(rem, k, m, dtype, 
         dense.linear_backward_input(block, W, dh4)
         assert dh4[0].tobytes() == dh[r].tobytes()
 
+@SETTINGS
+@given(rem=st.integers(1, 3), k=dims, m=st.integers(8, 70), dtype=DTYPES, seed=st.integers(0, 2**31))
+def test_forward_leftover_rows_have_the_block_kernels_bits(rem, k, m, dtype, seed):
+    """The forward pass (``W`` transposed, ``nn`` kernels with sums starting from the bias):
+    rows past the last block of 4 take plain fma loops and get the bits the blocked kernel
+    gives the same row."""
+    rng = np.random.default_rng(seed)
+    h, W, b = rand(rng, (4 + rem, k), dtype), rand(rng, (m, k), dtype), rand(rng, m, dtype)
+    z = np.empty((4 + rem, m), dtype)
+    dense.linear_forward(h, W, b, z, np.empty(k * m, dtype))
+    for r in range(4, 4 + rem):
+        z4 = np.empty((4, m), dtype)
+        dense.linear_forward(np.ascontiguousarray(h[[r, r, r, r]]), W, b, z4, np.empty(k * m, dtype))
+        assert z4[0].tobytes() == z[r].tobytes()
+
+
 def test_blas_path_matches_numpy():
     """Shapes past BLAS_MIN_MACS take np.dot; same results as the twin."""
     rng = np.random.default_rng(0)

@@ -29,16 +29,22 @@ def threads() -> int:
 
 
 def prepare_single(problem: Problem) -> Callable[[], RunResult]:
-    """Return ``run()`` training one ``fr.MLP`` with ``fr.fit`` and ``fr.SGD`` (W1, W3)."""
+    """Return ``run()`` training one ``fr.MLP`` with ``fr.fit`` and ``fr.SGD`` (W1, W3).
+
+    The network is built once; each run copies the workload's initial weights into it (as
+    the PyTorch peer copies them into its module) and trains it with a new ``fr.SGD``.
+    ``fit`` draws the batch order from the seed inside the timed run.
+    """
     import fastrelu as fr
 
     w = problem.workload
     if problem.ensemble:
         raise ValueError(f"workload: {w.name} is an ensemble workload; use prepare_ensemble")
 
+    net = fr.MLP(w.sizes, seed=0, dtype="float32")   # built once, as the peers build theirs
+
     def run() -> RunResult:
-        net = fr.MLP(w.sizes, seed=0, dtype="float32")
-        for i, (W, b) in enumerate(problem.params):
+        for i, (W, b) in enumerate(problem.params):   # every run starts from the same weights
             net.weights[i][...] = W
             net.biases[i][...] = b
         hist = fr.fit(net, problem.X, problem.y, optimizer=fr.SGD(w.lr), loss=w.loss,

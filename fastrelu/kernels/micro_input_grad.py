@@ -48,18 +48,24 @@ KERNELS = ("nn_4_32", "nn_4_8",)
 
 
 @njit(**MICRO_JIT)
-def nn_4_32(A, B, C, i_start, i_end, k0, nt):
-    """Rows ``i_start:i_end`` (a multiple of 4 apart), columns ``k0:k0+32`` of C (overwrite)."""
+def nn_4_32(A, B, C, i_start, i_end, k0, nt, bias, use_bias):
+    """Rows ``i_start:i_end`` (a multiple of 4 apart), columns ``k0:k0+32`` of C (overwrite);
+    each sum starts from ``bias[k]`` when ``use_bias``, else from 0.
+    """
     z = C.dtype.type(0)
     v = np.uint64(k0)
     v0 = v + _U0; v1 = v + _U1; v2 = v + _U2; v3 = v + _U3; v4 = v + _U4; v5 = v + _U5; v6 = v + _U6; v7 = v + _U7; v8 = v + _U8; v9 = v + _U9; v10 = v + _U10; v11 = v + _U11; v12 = v + _U12; v13 = v + _U13; v14 = v + _U14; v15 = v + _U15; v16 = v + _U16; v17 = v + _U17; v18 = v + _U18; v19 = v + _U19; v20 = v + _U20; v21 = v + _U21; v22 = v + _U22; v23 = v + _U23; v24 = v + _U24; v25 = v + _U25; v26 = v + _U26; v27 = v + _U27; v28 = v + _U28; v29 = v + _U29; v30 = v + _U30; v31 = v + _U31
+    if use_bias:
+        c0 = bias[v0]; c1 = bias[v1]; c2 = bias[v2]; c3 = bias[v3]; c4 = bias[v4]; c5 = bias[v5]; c6 = bias[v6]; c7 = bias[v7]; c8 = bias[v8]; c9 = bias[v9]; c10 = bias[v10]; c11 = bias[v11]; c12 = bias[v12]; c13 = bias[v13]; c14 = bias[v14]; c15 = bias[v15]; c16 = bias[v16]; c17 = bias[v17]; c18 = bias[v18]; c19 = bias[v19]; c20 = bias[v20]; c21 = bias[v21]; c22 = bias[v22]; c23 = bias[v23]; c24 = bias[v24]; c25 = bias[v25]; c26 = bias[v26]; c27 = bias[v27]; c28 = bias[v28]; c29 = bias[v29]; c30 = bias[v30]; c31 = bias[v31]
+    else:
+        c0 = z; c1 = z; c2 = z; c3 = z; c4 = z; c5 = z; c6 = z; c7 = z; c8 = z; c9 = z; c10 = z; c11 = z; c12 = z; c13 = z; c14 = z; c15 = z; c16 = z; c17 = z; c18 = z; c19 = z; c20 = z; c21 = z; c22 = z; c23 = z; c24 = z; c25 = z; c26 = z; c27 = z; c28 = z; c29 = z; c30 = z; c31 = z
     for i_ in range(i_start, i_end, 4):
         u = np.uint64(i_)
         u0 = u + _U0; u1 = u + _U1; u2 = u + _U2; u3 = u + _U3
-        a0_0 = z; a0_1 = z; a0_2 = z; a0_3 = z; a0_4 = z; a0_5 = z; a0_6 = z; a0_7 = z; a0_8 = z; a0_9 = z; a0_10 = z; a0_11 = z; a0_12 = z; a0_13 = z; a0_14 = z; a0_15 = z; a0_16 = z; a0_17 = z; a0_18 = z; a0_19 = z; a0_20 = z; a0_21 = z; a0_22 = z; a0_23 = z; a0_24 = z; a0_25 = z; a0_26 = z; a0_27 = z; a0_28 = z; a0_29 = z; a0_30 = z; a0_31 = z
-        a1_0 = z; a1_1 = z; a1_2 = z; a1_3 = z; a1_4 = z; a1_5 = z; a1_6 = z; a1_7 = z; a1_8 = z; a1_9 = z; a1_10 = z; a1_11 = z; a1_12 = z; a1_13 = z; a1_14 = z; a1_15 = z; a1_16 = z; a1_17 = z; a1_18 = z; a1_19 = z; a1_20 = z; a1_21 = z; a1_22 = z; a1_23 = z; a1_24 = z; a1_25 = z; a1_26 = z; a1_27 = z; a1_28 = z; a1_29 = z; a1_30 = z; a1_31 = z
-        a2_0 = z; a2_1 = z; a2_2 = z; a2_3 = z; a2_4 = z; a2_5 = z; a2_6 = z; a2_7 = z; a2_8 = z; a2_9 = z; a2_10 = z; a2_11 = z; a2_12 = z; a2_13 = z; a2_14 = z; a2_15 = z; a2_16 = z; a2_17 = z; a2_18 = z; a2_19 = z; a2_20 = z; a2_21 = z; a2_22 = z; a2_23 = z; a2_24 = z; a2_25 = z; a2_26 = z; a2_27 = z; a2_28 = z; a2_29 = z; a2_30 = z; a2_31 = z
-        a3_0 = z; a3_1 = z; a3_2 = z; a3_3 = z; a3_4 = z; a3_5 = z; a3_6 = z; a3_7 = z; a3_8 = z; a3_9 = z; a3_10 = z; a3_11 = z; a3_12 = z; a3_13 = z; a3_14 = z; a3_15 = z; a3_16 = z; a3_17 = z; a3_18 = z; a3_19 = z; a3_20 = z; a3_21 = z; a3_22 = z; a3_23 = z; a3_24 = z; a3_25 = z; a3_26 = z; a3_27 = z; a3_28 = z; a3_29 = z; a3_30 = z; a3_31 = z
+        a0_0 = c0; a0_1 = c1; a0_2 = c2; a0_3 = c3; a0_4 = c4; a0_5 = c5; a0_6 = c6; a0_7 = c7; a0_8 = c8; a0_9 = c9; a0_10 = c10; a0_11 = c11; a0_12 = c12; a0_13 = c13; a0_14 = c14; a0_15 = c15; a0_16 = c16; a0_17 = c17; a0_18 = c18; a0_19 = c19; a0_20 = c20; a0_21 = c21; a0_22 = c22; a0_23 = c23; a0_24 = c24; a0_25 = c25; a0_26 = c26; a0_27 = c27; a0_28 = c28; a0_29 = c29; a0_30 = c30; a0_31 = c31
+        a1_0 = c0; a1_1 = c1; a1_2 = c2; a1_3 = c3; a1_4 = c4; a1_5 = c5; a1_6 = c6; a1_7 = c7; a1_8 = c8; a1_9 = c9; a1_10 = c10; a1_11 = c11; a1_12 = c12; a1_13 = c13; a1_14 = c14; a1_15 = c15; a1_16 = c16; a1_17 = c17; a1_18 = c18; a1_19 = c19; a1_20 = c20; a1_21 = c21; a1_22 = c22; a1_23 = c23; a1_24 = c24; a1_25 = c25; a1_26 = c26; a1_27 = c27; a1_28 = c28; a1_29 = c29; a1_30 = c30; a1_31 = c31
+        a2_0 = c0; a2_1 = c1; a2_2 = c2; a2_3 = c3; a2_4 = c4; a2_5 = c5; a2_6 = c6; a2_7 = c7; a2_8 = c8; a2_9 = c9; a2_10 = c10; a2_11 = c11; a2_12 = c12; a2_13 = c13; a2_14 = c14; a2_15 = c15; a2_16 = c16; a2_17 = c17; a2_18 = c18; a2_19 = c19; a2_20 = c20; a2_21 = c21; a2_22 = c22; a2_23 = c23; a2_24 = c24; a2_25 = c25; a2_26 = c26; a2_27 = c27; a2_28 = c28; a2_29 = c29; a2_30 = c30; a2_31 = c31
+        a3_0 = c0; a3_1 = c1; a3_2 = c2; a3_3 = c3; a3_4 = c4; a3_5 = c5; a3_6 = c6; a3_7 = c7; a3_8 = c8; a3_9 = c9; a3_10 = c10; a3_11 = c11; a3_12 = c12; a3_13 = c13; a3_14 = c14; a3_15 = c15; a3_16 = c16; a3_17 = c17; a3_18 = c18; a3_19 = c19; a3_20 = c20; a3_21 = c21; a3_22 = c22; a3_23 = c23; a3_24 = c24; a3_25 = c25; a3_26 = c26; a3_27 = c27; a3_28 = c28; a3_29 = c29; a3_30 = c30; a3_31 = c31
         for t_ in range(nt):
             t = np.uint64(t_)
             g0 = A[u0, t]
@@ -137,18 +143,24 @@ def nn_4_32(A, B, C, i_start, i_end, k0, nt):
 
 
 @njit(**MICRO_JIT)
-def nn_4_8(A, B, C, i_start, i_end, k0, nt):
-    """Rows ``i_start:i_end`` (a multiple of 4 apart), columns ``k0:k0+8`` of C (overwrite)."""
+def nn_4_8(A, B, C, i_start, i_end, k0, nt, bias, use_bias):
+    """Rows ``i_start:i_end`` (a multiple of 4 apart), columns ``k0:k0+8`` of C (overwrite);
+    each sum starts from ``bias[k]`` when ``use_bias``, else from 0.
+    """
     z = C.dtype.type(0)
     v = np.uint64(k0)
     v0 = v + _U0; v1 = v + _U1; v2 = v + _U2; v3 = v + _U3; v4 = v + _U4; v5 = v + _U5; v6 = v + _U6; v7 = v + _U7
+    if use_bias:
+        c0 = bias[v0]; c1 = bias[v1]; c2 = bias[v2]; c3 = bias[v3]; c4 = bias[v4]; c5 = bias[v5]; c6 = bias[v6]; c7 = bias[v7]
+    else:
+        c0 = z; c1 = z; c2 = z; c3 = z; c4 = z; c5 = z; c6 = z; c7 = z
     for i_ in range(i_start, i_end, 4):
         u = np.uint64(i_)
         u0 = u + _U0; u1 = u + _U1; u2 = u + _U2; u3 = u + _U3
-        a0_0 = z; a0_1 = z; a0_2 = z; a0_3 = z; a0_4 = z; a0_5 = z; a0_6 = z; a0_7 = z
-        a1_0 = z; a1_1 = z; a1_2 = z; a1_3 = z; a1_4 = z; a1_5 = z; a1_6 = z; a1_7 = z
-        a2_0 = z; a2_1 = z; a2_2 = z; a2_3 = z; a2_4 = z; a2_5 = z; a2_6 = z; a2_7 = z
-        a3_0 = z; a3_1 = z; a3_2 = z; a3_3 = z; a3_4 = z; a3_5 = z; a3_6 = z; a3_7 = z
+        a0_0 = c0; a0_1 = c1; a0_2 = c2; a0_3 = c3; a0_4 = c4; a0_5 = c5; a0_6 = c6; a0_7 = c7
+        a1_0 = c0; a1_1 = c1; a1_2 = c2; a1_3 = c3; a1_4 = c4; a1_5 = c5; a1_6 = c6; a1_7 = c7
+        a2_0 = c0; a2_1 = c1; a2_2 = c2; a2_3 = c3; a2_4 = c4; a2_5 = c5; a2_6 = c6; a2_7 = c7
+        a3_0 = c0; a3_1 = c1; a3_2 = c2; a3_3 = c3; a3_4 = c4; a3_5 = c5; a3_6 = c6; a3_7 = c7
         for t_ in range(nt):
             t = np.uint64(t_)
             g0 = A[u0, t]
