@@ -125,6 +125,16 @@ def test_forward_leftover_rows_have_the_block_kernels_bits(rem, k, m, dtype, see
         assert z4[0].tobytes() == z[r].tobytes()
 
 
+def test_short_scratch_is_an_error_not_a_write_past_it():
+    rng = np.random.default_rng(0)
+    h, W, b, dz = rand(rng, (4, 10), np.float32), rand(rng, (40, 10), np.float32), rand(rng, 40, np.float32), rand(rng, (4, 40), np.float32)
+    with pytest.raises(ValueError, match="scratch"):
+        dense.linear_forward(h, W, b, np.empty((4, 40), np.float32), np.empty(399, np.float32))
+    with pytest.raises(ValueError, match="scratch"):
+        dense.linear_backward_params(dz, h, np.empty((40, 10), np.float32), np.empty(40, np.float32),
+                                     np.empty(399, np.float32))
+
+
 def test_blas_path_matches_numpy():
     """Shapes past BLAS_MIN_MACS take np.dot; same results as the twin."""
     rng = np.random.default_rng(0)
