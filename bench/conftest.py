@@ -7,11 +7,14 @@ instead of being timed. Peers that are not installed are skipped with the reason
 
 Knobs (environment): ``FASTRELU_BENCH_ROUNDS`` (timed rounds, default 3; the machine is
 shared), ``FASTRELU_BENCH_STEPS`` / ``FASTRELU_BENCH_NETS`` (reduced-size smoke runs),
-``FASTRELU_BENCH_THREADS`` (threads for torch and numba; default: their defaults).
+``FASTRELU_BENCH_THREADS`` (threads for torch and numba; default: their defaults),
+``FASTRELU_BENCH_SETTLE`` (seconds of pause before each round, default 0.2: thread pools left
+busy-waiting by the previous implementation go idle, as in ``fastrelu bench``).
 """
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -26,6 +29,11 @@ from fastrelu.benchmarks.workloads import Problem, get_workload, make_problem
 
 ROUNDS = int(os.environ.get("FASTRELU_BENCH_ROUNDS", "3"))
 THREADS = int(os.environ["FASTRELU_BENCH_THREADS"]) if os.environ.get("FASTRELU_BENCH_THREADS") else None
+SETTLE = float(os.environ.get("FASTRELU_BENCH_SETTLE", "0.2"))
+
+
+def _settle() -> None:
+    time.sleep(SETTLE)
 
 
 @dataclass
@@ -94,7 +102,8 @@ def _bench_implementation(benchmark, setup: Setup, impl: str) -> None:
         "final_loss": float(ag.final_loss.mean()), "reference": ag.reference,
     })
     with thread_limit(THREADS):
-        result = benchmark.pedantic(setup.runs[impl], warmup_rounds=1, rounds=ROUNDS, iterations=1)
+        result = benchmark.pedantic(setup.runs[impl], setup=_settle, warmup_rounds=1, rounds=ROUNDS,
+                                    iterations=1)
     # The timed runs did the same work as the gated one.
     again = evaluate_loss(setup.problem, result.params)
     np.testing.assert_allclose(again, ag.final_loss, rtol=LOSS_RTOL, atol=LOSS_ATOL)

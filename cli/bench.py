@@ -33,6 +33,9 @@ def bench(
                                        "to run (default: all installed)."),
     threads: Optional[int] = typer.Option(None, "--threads", min=1, help="Threads for torch and "
                                           "numba during runs (default: one per core)."),
+    settle: float = typer.Option(0.2, "--settle", min=0.0, max=60.0, help="Seconds to pause before "
+                                 "each timed run, so that thread pools the previous implementation "
+                                 "left busy-waiting (OpenBLAS: about 0.1 s) go idle."),
     ceiling: bool = typer.Option(True, "--ceiling/--no-ceiling", help="Measure the sgemm ceiling."),
     cold: bool = typer.Option(True, "--cold-start/--no-cold-start",
                               help="Measure cold start with an empty and a warm numba cache."),
@@ -66,7 +69,7 @@ def bench(
         report = run_benchmarks(workload, implementations=impls, repeat=repeat, steps=steps,
                                 n_nets=nets, ceiling=ceiling, ceiling_n=ceiling_n, cold=cold,
                                 cold_command=shlex.split(cold_cmd) if cold_cmd else None,
-                                threads=threads,
+                                threads=threads, settle=settle,
                                 progress=progress)
     doc = report.to_dict()
     doc["ok"] = report.ok
@@ -131,5 +134,6 @@ def _render(doc: dict) -> None:
     m = doc["machine"]
     blas = ", ".join(f"{k} {v}" for k, v in (m.get("openblas_core") or {}).items()) or "unknown"
     out_console.print(f"{doc['date']}, {m.get('cpu_model', m.get('processor'))}, {m['cpu_count']} cores, "
-                      f"OpenBLAS kernels: {blas}; repeat {doc['repeat']} (medians); "
+                      f"OpenBLAS kernels: {blas}; repeat {doc['repeat']} (medians), "
+                      f"{doc.get('settle_s', 0):g} s pause before each run; "
                       f"fastrelu x = median(impl) / median(fastrelu)")

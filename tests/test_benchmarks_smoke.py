@@ -179,6 +179,21 @@ def test_runner_medians_and_ratios_are_consistent():
     assert report.to_dict()["workloads"][0]["implementations"][1]["name"] == "numpy"
 
 
+def test_runner_pauses_before_every_timed_run(monkeypatch):
+    """A pause before each sgemm and each timed run (thread pools of the previous
+    implementation go idle); recorded in the report; a negative pause is refused."""
+    import fastrelu.benchmarks.runner as runner
+
+    pauses = []
+    monkeypatch.setattr(runner.time, "sleep", lambda s: pauses.append(s))
+    report = run_benchmarks("W1", implementations=["fastrelu", "numpy"], repeat=2, steps=5,
+                            ceiling_n=64, cold=False, settle=0.05)
+    assert pauses == [0.05] * (2 * 3)   # per round: the sgemm, then the two implementations
+    assert report.settle_s == 0.05 and report.to_dict()["settle_s"] == 0.05
+    with pytest.raises(ValueError, match="settle"):
+        run_benchmarks("W1", repeat=1, steps=1, ceiling=False, cold=False, settle=-1)
+
+
 def test_runner_rejects_bad_names():
     assert resolve_workloads("all") == ["W1", "W2", "W3"]
     assert resolve_workloads(["w3", "W1", "w3"]) == ["W3", "W1"]

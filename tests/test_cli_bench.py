@@ -25,7 +25,8 @@ def test_bad_workload_exits_2_listing_valid_names():
     assert result.stdout == ""
 
 
-@pytest.mark.parametrize("args, word", [(["--repeat", "0"], "repeat"), (["--impl", "pytorch"], "pytorch")])
+@pytest.mark.parametrize("args, word", [(["--repeat", "0"], "repeat"), (["--impl", "pytorch"], "pytorch"),
+                                        (["--settle", "-1"], "settle")])
 def test_bad_options_exit_2(args, word):
     result = invoke("W1", *args, "--no-ceiling", "--no-cold-start", "--steps", "1")
     assert result.exit_code == 2

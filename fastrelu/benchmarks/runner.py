@@ -11,6 +11,13 @@ not timed. Then ``repeat`` rounds run every agreeing implementation once each, i
 rotated every round (plus one sgemm product per round: the machine ceiling under the same
 load), and the medians give throughput, GFLOP/s, share of the machine ceiling
 and the ratio ``fastrelu_speedup = median(impl) / median(fastrelu)``.
+
+Every timed run (and every sgemm) starts after a pause of ``settle`` seconds: thread pools
+that the previous implementation left busy-waiting go idle first. OpenBLAS keeps its threads
+spinning for about 0.1 s after a call, and numpy and scipy (numba's ``np.dot``) each load an
+OpenBLAS of their own, so without the pause a run that follows NumPy shares the cores with
+NumPy's spinning threads (measured: fastrelu's W3 run 0.43 s instead of 0.34 s, JAX's 0.39 s
+instead of 0.35 s).
 """
 from __future__ import annotations
 
@@ -90,6 +97,7 @@ class BenchReport:
     ceiling: dict | None = None
     cold_start: dict | None = None
     threads: int | None = None
+    settle_s: float = 0.0
 
     def to_dict(self) -> dict:
         """JSON-ready dictionary (floats, ints, strings, lists, None)."""
@@ -176,7 +184,7 @@ def _time(run: Callable) -> float:
 
 def _bench_workload(w: Workload, impl_names: Sequence[str] | None, repeat: int,
                     tick: Callable[[str], None], sgemm: Sgemm | None,
-                    threads: int | None = None) -> WorkloadResult:
+                    threads: int | None = None, settle: float = 0.0) -> WorkloadResult:
     impls = [i for i in implementations_for(w.name) if impl_names is None or i.name in impl_names]
     problem = make_problem(w)
     results: dict[str, ImplResult] = {}
@@ -216,11 +224,13 @@ def _bench_workload(w: Workload, impl_names: Sequence[str] | None, repeat: int,
     for r in range(repeat):
         if sgemm is not None:
             tick(f"{w.name}: sgemm {sgemm.n}^3 ({r + 1}/{repeat})")
+            time.sleep(settle)
             sgemm_times.append(sgemm.run())
         shift = r % max(len(order), 1)
         for name in order[shift:] + order[:shift]:
             tick(f"{w.name}: {name} ({r + 1}/{repeat})")
             res = results[name]
+            time.sleep(settle)
             try:
                 with thread_limit(threads):
                     res.times_s.append(_time(runs[name]))
@@ -260,7 +270,7 @@ def run_benchmarks(workloads: Sequence[str] | str = "all", *, implementations: S
                    repeat: int = 5, steps: int | None = None, n_nets: int | None = None,
                    ceiling: bool = True, ceiling_n: int = 4096, cold: bool = True,
                    cold_command: Sequence[str] | None = None, threads: int | None = None,
-                   progress: Progress | None = None) -> BenchReport:
+                   settle: float = 0.2, progress: Progress | None = None) -> BenchReport:
     """Benchmark workloads against their peers; see the module docstring for the protocol.
 
     Parameters
@@ -285,6 +295,9 @@ def run_benchmarks(workloads: Sequence[str] | str = "all", *, implementations: S
         Threads for torch and numba during each run (default: their own defaults, one per
         core). On a loaded machine, torch's two-thread mode can be many times slower than
         one thread on small problems.
+    settle : float
+        Seconds of pause before each timed run and sgemm, so that thread pools left
+        busy-waiting by the previous implementation go idle (see the module docstring).
     progress : callable, optional
         ``progress(done, total, description)``, called before each unit of work and at the end.
     """
@@ -293,6 +306,8 @@ def run_benchmarks(workloads: Sequence[str] | str = "all", *, implementations: S
         raise ValueError(f"repeat: must be >= 1, got {repeat!r}")
     if threads is not None and int(threads) < 1:
         raise ValueError(f"threads: must be >= 1, got {threads!r}")
+    if not (isinstance(settle, (int, float)) and 0 <= settle <= 60):
+        raise ValueError(f"settle: must be a number of seconds in [0, 60], got {settle!r}")
     if implementations is not None:
         known = {i.name for name in names for i in implementations_for(name)}
         unknown = [i for i in implementations if i not in known]
@@ -320,7 +335,8 @@ def run_benchmarks(workloads: Sequence[str] | str = "all", *, implementations: S
         done += 1
 
     sgemm = Sgemm(ceiling_n) if ceiling else None
-    results = [_bench_workload(w, implementations, int(repeat), tick, sgemm, threads) for w in ws]
+    results = [_bench_workload(w, implementations, int(repeat), tick, sgemm, threads, float(settle))
+               for w in ws]
     ceiling_doc = None
     if sgemm is not None:
         ceiling_doc = sgemm.summary([t for r in results for t in r.ceiling["times_s"]])
@@ -330,4 +346,5 @@ def run_benchmarks(workloads: Sequence[str] | str = "all", *, implementations: S
     if progress is not None:
         progress(total, total, "done")
     return BenchReport(datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-                       machine_info(), int(repeat), results, ceiling_doc, cold_doc, threads)
+                       machine_info(), int(repeat), results, ceiling_doc, cold_doc, threads,
+                       float(settle))
