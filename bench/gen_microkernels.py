@@ -58,13 +58,11 @@ def rank1(mode, I, K):
         L.append("    " + "; ".join(f"c{k} = z" for k in range(K)))
     else:   # the forward pass runs these too: its chains start from the bias
         L = ["", "", "@njit(**MICRO_JIT)",
-             f"def {mode}_{I}_{K}(A, B, C, i_start, i_end, k0, nt, bias, use_bias, M, use_mask):",
+             f"def {mode}_{I}_{K}(A, B, C, i_start, i_end, k0, nt, bias, use_bias):",
              f'    """Rows ``i_start:i_end`` (a multiple of {I} apart), columns ``k0:k0+{K}`` of C (overwrite);',
-             "    each sum starts from ``bias[k]`` when ``use_bias``, else from 0. With ``use_mask``",
-             "    the ReLU mask ``M > 0`` is applied as the block is stored (the backward pass).",
+             "    each sum starts from ``bias[k]`` when ``use_bias``, else from 0.",
              '    """',
              "    z = C.dtype.type(0)", "    v = np.uint64(k0)", "    " + indices("v", K),
-             "    keep = not use_mask",
              "    if use_bias:", "        " + "; ".join(f"c{k} = bias[v{k}]" for k in range(K)),
              "    else:", "        " + "; ".join(f"c{k} = z" for k in range(K))]
     L += [f"    for i_ in range(i_start, i_end, {I}):", "        u = np.uint64(i_)",
@@ -77,17 +75,8 @@ def rank1(mode, I, K):
     for k in range(K):
         L.append(f"            b{k} = B[t, v{k}]")
         L.append("            " + "; ".join(f"a{i}_{k} = fma(g{i}, b{k}, a{i}_{k})" for i in range(I)))
-    if mode == "nn":
-        # Branch-free, all mask loads before the stores (M may be C itself when unused): an
-        # if/else around two store blocks stopped the SLP vectorizer (xmm instead of zmm).
-        for i in range(I):
-            L.append("        " + "; ".join(f"q{i}_{k} = (M[u{i}, v{k}] > z) | keep" for k in range(K)))
-        for i in range(I):
-            L.append("        " + "; ".join(f"C[u{i}, v{k}] = a{i}_{k} if q{i}_{k} else a{i}_{k} * z"
-                                           for k in range(K)))
-    else:
-        for i in range(I):
-            L.append("        " + "; ".join(f"C[u{i}, v{k}] = a{i}_{k}" for k in range(K)))
+    for i in range(I):
+        L.append("        " + "; ".join(f"C[u{i}, v{k}] = a{i}_{k}" for k in range(K)))
     return "\n".join(L)
 
 

@@ -33,7 +33,7 @@ def _loop_params(dz, h, dW, db, wt, reps):
 @njit(nogil=True)
 def _loop_input(dz, W, dh, reps):
     for _ in range(reps):
-        linear_backward_input(dz, W, dh, dh, False)
+        linear_backward_input(dz, W, dh)
 
 
 def _best(fn, args, reps, repeat):

@@ -86,7 +86,7 @@ def test_linear_backward(n, k, m, dtype, seed):
     dz[rng.random((n, m)) < 0.3] = 0  # ReLU masks make many exact zeros
     dW, db, dh = np.full((m, k), np.nan, dtype), np.full(m, np.nan, dtype), np.full((n, k), np.nan, dtype)
     dense.linear_backward_params(dz, h, dW, db, np.full(k * m, np.nan, dtype))
-    dense.linear_backward_input(dz, W, dh, dh, False)
+    dense.linear_backward_input(dz, W, dh)
     eW, eb = twins.linear_backward_params(dz.astype(float), h.astype(float))
     np.testing.assert_allclose(dW, eW, **tol(dtype))
     np.testing.assert_allclose(db, eb, **tol(dtype))
@@ -102,11 +102,11 @@ def test_input_grad_leftover_rows_have_the_block_kernels_bits(rem, k, m, dtype, 
     rng = np.random.default_rng(seed)
     dz, W = rand(rng, (4 + rem, m), dtype), rand(rng, (m, k), dtype)
     dh = np.empty((4 + rem, k), dtype)
-    dense.linear_backward_input(dz, W, dh, dh, False)
+    dense.linear_backward_input(dz, W, dh)
     for r in range(4, 4 + rem):
         block = np.ascontiguousarray(dz[[r, r, r, r]])
         dh4 = np.empty((4, k), dtype)
-        dense.linear_backward_input(block, W, dh4, dh4, False)
+        dense.linear_backward_input(block, W, dh4)
         assert dh4[0].tobytes() == dh[r].tobytes()
 
 @SETTINGS
@@ -123,24 +123,6 @@ def test_forward_leftover_rows_have_the_block_kernels_bits(rem, k, m, dtype, see
         z4 = np.empty((4, m), dtype)
         dense.linear_forward(np.ascontiguousarray(h[[r, r, r, r]]), W, b, z4, np.empty(k * m, dtype))
         assert z4[0].tobytes() == z[r].tobytes()
-
-
-@SETTINGS
-@given(n=dims, k=dims, m=dims, dtype=DTYPES, seed=st.integers(0, 2**31))
-def test_input_grad_with_the_relu_mask_has_the_mask_pass_bits(n, k, m, dtype, seed):
-    """``linear_backward_input`` with the mask of the layer below (applied as blocks are
-    stored) gives the bits of the product followed by the backward pass's mask pass
-    (``dh if u > 0 else dh * 0``), NaN pre-activations included."""
-    rng = np.random.default_rng(seed)
-    dz, W, u = rand(rng, (n, m), dtype), rand(rng, (m, k), dtype), rand(rng, (n, k), dtype)
-    u[rng.random((n, k)) < 0.05] = np.nan
-    dh = np.empty((n, k), dtype)
-    dense.linear_backward_input(dz, W, dh, u, True)
-    plain = np.empty((n, k), dtype)
-    dense.linear_backward_input(dz, W, plain, plain, False)
-    with np.errstate(invalid="ignore"):
-        expect = np.where(u > 0, plain, plain * dtype(0))
-    assert dh.tobytes() == expect.tobytes()
 
 
 def test_short_scratch_is_an_error_not_a_write_past_it():
@@ -162,14 +144,10 @@ def test_blas_path_matches_numpy():
     z, dW, db, dh = np.empty((n, m)), np.empty((m, k)), np.empty(m), np.empty((n, k))
     dense.linear_forward(h, W, b, z, np.empty(0))
     dense.linear_backward_params(dz, h, dW, db, np.empty(0))
-    dense.linear_backward_input(dz, W, dh, dh, False)
+    dense.linear_backward_input(dz, W, dh)
     np.testing.assert_allclose(z, twins.linear_forward(h, W, b), rtol=1e-10)
     np.testing.assert_allclose(dW, twins.linear_backward_params(dz, h)[0], rtol=1e-10)
     np.testing.assert_allclose(dh, twins.linear_backward_input(dz, W), rtol=1e-10)
-    u = rand(rng, (n, k), np.float64)
-    masked = np.empty((n, k))
-    dense.linear_backward_input(dz, W, masked, u, True)
-    assert masked.tobytes() == np.where(u > 0, dh, dh * 0.0).tobytes()
 
 
 @SETTINGS

@@ -99,7 +99,7 @@ def linear_forward(h, W, b, z, wt):
             raise ValueError("linear_forward: scratch wt holds fewer than in * out values")
         wT = as_matrix(wt[:n_in * n_out], n_in, n_out)
         transpose_into(W, wT)
-        nn_product(h, wT, z, b, np.bool_(True), z, np.bool_(False))
+        nn_product(h, wT, z, b, np.bool_(True))
         return
     # Fewer than 8 columns (out = 1, say): dot products along contiguous rows.
     for j in range(n_out):
@@ -205,34 +205,22 @@ def tn_product(A, B, C):
 
 
 @njit(**JIT)
-def linear_backward_input(dz, W, dh, M, use_mask):
-    """Write ``dh = dz W`` (overwrites). dz: (n, out), W: (out, in), dh: (n, in).
-
-    With ``use_mask``, ``dh`` gets the ReLU mask of the layer below applied: entries where
-    ``M`` (n, in; its pre-activations) is not positive become ``dh * 0``, as the separate
-    mask pass of the backward pass computes them (same bits), without a second pass.
-    """
+def linear_backward_input(dz, W, dh):
+    """Write ``dh = dz W`` (overwrites). dz: (n, out), W: (out, in), dh: (n, in)."""
     n, n_out = dz.shape
     n_in = W.shape[1]
     if use_blas(n, n_in, n_out):
         np.dot(dz, W, dh)
-        if use_mask:
-            zero = dh.dtype.type(0)
-            for r in range(n):
-                for k in range(n_in):
-                    v = dh[r, k]
-                    dh[r, k] = v if M[r, k] > 0 else v * zero
         return
     if n == 0:
         return
-    nn_product(dz, W, dh, dh[0], np.bool_(False), M, use_mask)   # (no bias: dh[0] is never read)
+    nn_product(dz, W, dh, dh[0], np.bool_(False))   # (no bias: dh[0] is never read)
 
 
 @njit(**INLINE)
-def nn_product(dz, W, dh, bias, use_bias, M, use_mask):
-    """``dh = dz W`` (plus ``bias`` per column when ``use_bias``: each sum starts from it;
-    ReLU mask ``M > 0`` applied when ``use_mask``) by the ``nn`` microkernels (small layers;
-    inlined into both users)."""
+def nn_product(dz, W, dh, bias, use_bias):
+    """``dh = dz W`` (plus ``bias`` per column when ``use_bias``: each sum starts from it) by
+    the ``nn`` microkernels (small layers; inlined into both users)."""
     n, n_out = dz.shape
     n_in = W.shape[1]
     # Rows of dh in blocks of 4, columns in blocks of 32 then 8; the last n % 4 rows (rare:
@@ -243,19 +231,19 @@ def nn_product(dz, W, dh, bias, use_bias, M, use_mask):
     o = np.int64(0)   # not a literal: the calls must match the compiled int64 signatures
     if r4 > 0:
         for k0 in range(0, k32, 32):
-            micro_input_grad.nn_4_32(dz, W, dh, o, r4, k0, n_out, bias, use_bias, M, use_mask)
+            micro_input_grad.nn_4_32(dz, W, dh, o, r4, k0, n_out, bias, use_bias)
         for k0 in range(k32, k8, 8):
-            micro_input_grad.nn_4_8(dz, W, dh, o, r4, k0, n_out, bias, use_bias, M, use_mask)
+            micro_input_grad.nn_4_8(dz, W, dh, o, r4, k0, n_out, bias, use_bias)
     if r4 < n:
-        input_grad_rows(dz, W, dh, r4, n, 0, k8, bias, use_bias, M, use_mask)
+        input_grad_rows(dz, W, dh, r4, n, 0, k8, bias, use_bias)
     if k8 == n_in:
         return
     if n_in >= 8:
         # The last < 8 columns: redo the last full block of 8 (overwrites, same values).
         if r4 > 0:
-            micro_input_grad.nn_4_8(dz, W, dh, o, r4, n_in - 8, n_out, bias, use_bias, M, use_mask)
+            micro_input_grad.nn_4_8(dz, W, dh, o, r4, n_in - 8, n_out, bias, use_bias)
         if r4 < n:
-            input_grad_rows(dz, W, dh, r4, n, n_in - 8, n_in, bias, use_bias, M, use_mask)
+            input_grad_rows(dz, W, dh, r4, n, n_in - 8, n_in, bias, use_bias)
         return
     # Fewer than 8 columns (the forward pass never comes here: it needs at least 8)
     zero = dh.dtype.type(0)
@@ -264,18 +252,18 @@ def nn_product(dz, W, dh, bias, use_bias, M, use_mask):
             acc = bias[k] if use_bias else zero
             for j in range(n_out):
                 acc += dz[r, j] * W[j, k]
-            dh[r, k] = acc if not use_mask or M[r, k] > 0 else acc * zero
+            dh[r, k] = acc
 
 
 @njit(**JIT)
-def input_grad_rows(dz, W, dh, r_start, r_end, k_start, k_end, bias, use_bias, M, use_mask):
-    """``dh[r, k] = sum_t dz[r, t] W[t, k]`` (from ``bias[k]`` when ``use_bias``; ReLU mask
-    ``M > 0`` when ``use_mask``) for a few rows, as ``fma`` chains over ``t`` in order: the
-    arithmetic of the ``nn`` microkernels, without compiling one per block width."""
+def input_grad_rows(dz, W, dh, r_start, r_end, k_start, k_end, bias, use_bias):
+    """``dh[r, k] = sum_t dz[r, t] W[t, k]`` (from ``bias[k]`` when ``use_bias``) for a few
+    rows, as ``fma`` chains over ``t`` in order: the arithmetic of the ``nn`` microkernels,
+    without compiling one per block width."""
     zero = dh.dtype.type(0)
     for r in range(r_start, r_end):
         for k in range(k_start, k_end):
             acc = bias[k] if use_bias else zero
             for t in range(dz.shape[1]):
                 acc = fma(dz[r, t], W[t, k], acc)
-            dh[r, k] = acc if not use_mask or M[r, k] > 0 else acc * zero
+            dh[r, k] = acc

@@ -33,7 +33,6 @@ from fastrelu.kernels.layout import (
     KIND,
     OUT,
     OUTPUT,
-    PLAIN,
     RESIDUAL,
     W_OFF,
 )
@@ -136,16 +135,13 @@ def backward(theta, arch, res_scale, x, H, U, XH, stats, dout, grad, GA, GB, GZ,
     dh = view2d(GA, 0, n, arch[L - 1, OUT])
     copy_into(dout, dh)
     cur_is_a = True
-    masked = False   # dh already has this layer's ReLU mask (applied by the product above)
     for l in range(L - 1, -1, -1):
         m = arch[l, OUT]
         k_in = arch[l, IN]
         c = arch[l, C_OFF]
         dz = view2d(GZ, 0, n, m)
         kind = arch[l, KIND]
-        if masked:
-            dz = dh
-        elif kind == OUTPUT:
+        if kind == OUTPUT:
             copy_into(dh, dz)
         else:
             u = block(U, n, arch, l)
@@ -167,10 +163,7 @@ def backward(theta, arch, res_scale, x, H, U, XH, stats, dout, grad, GA, GB, GZ,
         linear_backward_params(dz, hin, weight(grad, arch, l), vec(grad, arch, l, B_OFF), GW)
         if l > 0:
             nxt = view2d(GB if cur_is_a else GA, 0, n, k_in)
-            # A plain layer below takes its ReLU mask as the product is stored (no mask pass);
-            # not under a residual layer, whose skip path is added after the product.
-            masked = kind != RESIDUAL and arch[l - 1, KIND] == PLAIN
-            linear_backward_input(dz, weight(theta, arch, l), nxt, block(U, n, arch, l - 1), masked)
+            linear_backward_input(dz, weight(theta, arch, l), nxt)
             if kind == RESIDUAL:
                 for r in range(n):
                     for j in range(m):
