@@ -10,7 +10,8 @@ from typing import Optional
 
 import typer
 
-from fastrelu_cli._common import first_run_hint, require_matplotlib, err_console, fail, out_console, print_json, user_errors
+from fastrelu_cli._common import (err_console, fail, first_run_hint, out_console, print_json,
+                                  require_matplotlib, user_errors)
 
 app = typer.Typer(
     help="Reproduce why a ReLU net outputs the same value for every input, next to the fixes.",

@@ -15,7 +15,8 @@ from typing import Any, Optional
 
 import typer
 
-from fastrelu_cli._common import first_run_hint, require_matplotlib, err_console, fail, out_console, parse_list, print_json, user_errors
+from fastrelu_cli._common import (err_console, fail, first_run_hint, out_console, parse_list,
+                                  print_json, require_matplotlib, user_errors)
 
 #: Preset names and one-line help (kept here so `--help` does not import the numerics;
 #: tests check they match fastrelu.sweep.PRESETS).

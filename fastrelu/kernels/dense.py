@@ -93,21 +93,28 @@ def linear_forward(h, W, b, z, wt):
         return
     if n == 0:
         return
-    zero = z.dtype.type(0)
     if n_out >= 8:
-        if wt.shape[0] < n_in * n_out:
-            raise ValueError("linear_forward: scratch wt holds fewer than in * out values")
-        wT = as_matrix(wt[:n_in * n_out], n_in, n_out)
+        wT = scratch_matrix(wt, n_in, n_out)
         transpose_into(W, wT)
         nn_product(h, wT, z, b, np.bool_(True))
         return
     # Fewer than 8 columns (out = 1, say): dot products along contiguous rows.
+    zero = z.dtype.type(0)
     for j in range(n_out):
         for r in range(n):
             acc = zero
             for k in range(n_in):
                 acc += h[r, k] * W[j, k]
             z[r, j] = acc + b[j]
+
+
+@njit(**INLINE)
+def scratch_matrix(wt, rows, cols):
+    """The first ``rows * cols`` values of scratch ``wt`` as a ``(rows, cols)`` matrix
+    (ValueError if ``wt`` is shorter)."""
+    if wt.shape[0] < rows * cols:
+        raise ValueError("dense kernels: scratch wt holds fewer than in * out values")
+    return as_matrix(wt[:rows * cols], rows, cols)
 
 
 @njit(**INLINE)
@@ -149,9 +156,7 @@ def linear_backward_params(dz, h, dW, db, wt):
     if use_blas(n, n_in, n_out):
         np.dot(dz.T, h, dW)
     elif n_in < 32 and n_out >= 32:
-        if wt.shape[0] < n_in * n_out:
-            raise ValueError("linear_backward_params: scratch wt holds fewer than in * out values")
-        dWT = as_matrix(wt[:n_in * n_out], n_in, n_out)
+        dWT = scratch_matrix(wt, n_in, n_out)
         tn_product(h, dz, dWT)
         transpose_into(dWT, dW)
     else:
