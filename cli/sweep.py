@@ -4,7 +4,7 @@
 --data abs1d`` runs the product of the lists; ``fastrelu sweep born-dead|lr-death|depth`` run
 presets. Every command prints a summary table (collapse probability by the two leading grid
 keys), can write the rows (``--out``, resumable), plot the table (``--plot``) and emit one
-JSON document (``--json``). The numerics live in ``fastrelu.sweep``; this module only parses,
+JSON document (``--json``). The numerics live in ``fastrelu.sweeps``; this module only parses,
 shows progress and renders.
 """
 from __future__ import annotations
@@ -19,7 +19,7 @@ from fastrelu_cli._common import (err_console, fail, first_run_hint, out_console
                                   print_json, require_matplotlib, user_errors)
 
 #: Preset names and one-line help (kept here so `--help` does not import the numerics;
-#: tests check they match fastrelu.sweep.PRESETS).
+#: tests check they match fastrelu.sweeps.PRESETS).
 PRESET_HELP = {
     "born-dead": "P(born dead) and P(collapsed) at init by depth x width, He vs randomized "
                  "asymmetric init (1000 seeds each, |x| data).",
@@ -69,8 +69,8 @@ def _run(grid: dict, settings: dict, specs: Any, *, out: Optional[Path], plot: O
         require_matplotlib()
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from fastrelu.sweep import sweep
-    from fastrelu.sweep.presets import default_tables, summarize
+    from fastrelu.sweeps import sweep
+    from fastrelu.sweeps.presets import default_tables, summarize
 
     backend = "dask" if (dask is not None or workers is not None) else "local"
     if backend == "local":
@@ -250,7 +250,7 @@ def _preset_command(name: str) -> None:
         json_out: bool = JSON,
         chunk_size: Optional[int] = CHUNK,
     ) -> None:
-        from fastrelu.sweep.presets import preset
+        from fastrelu.sweeps.presets import preset
 
         p = preset(name)
         if seeds is not None:

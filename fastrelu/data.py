@@ -8,6 +8,10 @@ float arrays of the requested dtype, C-contiguous. The same arguments give the s
   every input (the mean) has MSE 1 and the collapse threshold is ``1e-3``.
 * :func:`abs1d`: ``y = |x|`` on an evenly spaced grid of ``[-sqrt 3, sqrt 3]`` (unit variance
   input), the one-dimensional example of Lu et al. 2019 ("Dying ReLU and Initialization").
+
+>>> import fastrelu as fr
+>>> [a.shape for a in fr.data.make("teacher", n=32, d_in=3)]
+[(32, 3), (32, 1)]
 """
 from __future__ import annotations
 
@@ -16,24 +20,13 @@ from typing import Callable
 
 import numpy as np
 
+from fastrelu import _validation as v
+
 __all__ = ["teacher", "abs1d", "DATASETS", "make"]
 
 
-def _check_int(name: str, value: int, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name}: expected an int >= {minimum}, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name}: expected an int >= {minimum}, got {value}")
-    return int(value)
-
-
-def _check_dtype(dtype) -> np.dtype:
-    dt = np.dtype(dtype)
-    if dt not in (np.float32, np.float64):
-        raise ValueError(f"dtype: expected float32 or float64, got {dt}")
-    return dt
-
-
+@v.validated(n=v.Int(minimum=2), d_in=v.Int(minimum=1), seed=v.Seed(), width=v.Int(minimum=1),
+             depth=v.Int(minimum=1), noise=v.Real(nonnegative=True), dtype=v.DType())
 def teacher(
     n: int = 256,
     d_in: int = 8,
@@ -71,13 +64,7 @@ def teacher(
     >>> X.shape, y.shape, round(float(y.std()), 3)
     ((64, 3), (64, 1), 1.0)
     """
-    n = _check_int("n", n, 2)
-    d_in = _check_int("d_in", d_in, 1)
-    width = _check_int("width", width, 1)
-    depth = _check_int("depth", depth, 1)
-    if not np.isfinite(noise) or noise < 0:
-        raise ValueError(f"noise: expected a finite float >= 0, got {noise!r}")
-    dt = _check_dtype(dtype)
+    dt = dtype
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((n, d_in))
     h = X
@@ -96,6 +83,8 @@ def teacher(
     return np.ascontiguousarray(X, dtype=dt), np.ascontiguousarray(y.reshape(n, 1), dtype=dt)
 
 
+@v.validated(n=v.Int(minimum=2), seed=v.Seed(), low=v.Real(), high=v.Real(), noise=v.Real(nonnegative=True),
+             dtype=v.DType())
 def abs1d(
     n: int = 128,
     *,
@@ -130,12 +119,9 @@ def abs1d(
     >>> X.ravel().tolist(), y.ravel().tolist()
     ([-1.0, -0.5, 0.0, 0.5, 1.0], [1.0, 0.5, 0.0, 0.5, 1.0])
     """
-    n = _check_int("n", n, 2)
-    if not (np.isfinite(low) and np.isfinite(high) and low < high):
-        raise ValueError(f"low, high: expected finite low < high, got {low!r}, {high!r}")
-    if not np.isfinite(noise) or noise < 0:
-        raise ValueError(f"noise: expected a finite float >= 0, got {noise!r}")
-    dt = _check_dtype(dtype)
+    if not low < high:
+        raise v.reject(ValueError, "high", high, f"a number > low={low!r}")
+    dt = dtype
     x = np.linspace(low, high, n)
     y = np.abs(x)
     if noise > 0:
@@ -152,8 +138,4 @@ DATASETS: dict[str, Callable[..., tuple[np.ndarray, np.ndarray]]] = {
 
 def make(name: str, **kwargs) -> tuple[np.ndarray, np.ndarray]:
     """Build the data set ``name`` (see :data:`DATASETS`) with keyword arguments ``kwargs``."""
-    try:
-        fn = DATASETS[name]
-    except (KeyError, TypeError):
-        raise ValueError(f"name: unknown data set {name!r}; known: {sorted(DATASETS)}") from None
-    return fn(**kwargs)
+    return DATASETS[v.check("name", name, v.Choice(DATASETS))](**kwargs)

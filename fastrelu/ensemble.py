@@ -10,13 +10,14 @@ from fastrelu import _validation as v
 from fastrelu.kernels import layout as K_
 from fastrelu.network import LOSS_CODES, MLP
 from fastrelu.optim import Optimizer
-from fastrelu.training import _schedule
+from fastrelu.training import TRAINING, _schedule, check_optimizer
 
 
 def _per_member(name: str, value: Any, k: int) -> list:
     if isinstance(value, (list, tuple, np.ndarray)):
         if len(value) != k:
-            raise ValueError(f"{name} has {len(value)} entries; expected one per member ({k})")
+            raise ValueError(f"{name} with {len(value)} entries is not accepted; expected one value "
+                             f"or one per member ({k})")
         return list(value)
     return [value] * k
 
@@ -33,6 +34,14 @@ class EnsembleHistory:
         Step at which each member diverged (it was frozen there), or None.
     steps : ndarray of int (K,)
         Steps each member ran.
+
+    Examples
+    --------
+    >>> import fastrelu as fr
+    >>> X, y = fr.data.teacher(64, 4, seed=0)
+    >>> hist = fr.Ensemble([4, 8, 1], seeds=[0, 1]).fit(X, y, optimizer=[fr.SGD(0.01), fr.SGD(1e3)], steps=20)
+    >>> hist.steps.tolist(), hist.diverged_at[0], hist.final_loss.shape
+    ([20, 3], None, (2,))
     """
 
     loss: np.ndarray
@@ -74,11 +83,12 @@ class Ensemble:
     def __init__(self, sizes, seeds: Sequence[int], *, init: Any = "he", bias: Any = 0.0,
                  dtype: Any = "float32", residual: bool = False, residual_scale: float | None = None,
                  batchnorm: bool = False) -> None:
+        accepted = "a non-empty sequence of ints, one seed per member"
         if isinstance(seeds, (int, np.integer)) or not isinstance(seeds, (list, tuple, np.ndarray, range)):
-            raise TypeError(f"seeds must be a sequence of ints, one per member, got {seeds!r}")
+            raise v.reject(TypeError, "seeds", seeds, accepted)
         k = len(seeds)
         if k < 1:
-            raise ValueError("seeds is empty; expected at least one member")
+            raise v.reject(ValueError, "seeds", seeds, accepted)
         inits = _per_member("init", init, k)
         biases = _per_member("bias", bias, k)
         nets = [MLP(sizes, init=i, bias=b, seed=s, dtype=dtype, residual=residual,
@@ -104,6 +114,7 @@ class Ensemble:
         """Every member's output, shape ``(K, n, sizes[-1])``."""
         return np.stack([m.forward(X) for m in self.members])
 
+    @v.validated(**TRAINING)
     def fit(self, X, y, *, optimizer: Optimizer | Sequence[Optimizer], loss: str = "mse", epochs: int = 1,
             steps: int | None = None, batch_size: int = 32, shuffle: bool = True,
             batch_seeds: Sequence[int] | None = None, clip_norm: float | None = None) -> EnsembleHistory:
@@ -116,24 +127,15 @@ class Ensemble:
         from fastrelu.kernels.ensemble import stack_workspaces, train_ensemble
 
         k = len(self)
-        opts = _per_member("optimizer", optimizer, k)
-        for o in opts:
-            if not isinstance(o, Optimizer):
-                raise TypeError(f"optimizer must be fr.SGD, fr.Adam or fr.RMSprop, got {o!r}")
-        loss = v.check_choice("loss", loss, LOSS_CODES)
-        epochs = v.check_int("epochs", epochs, minimum=1)
-        steps = v.check_int("steps", steps, minimum=0, allow_none=True)
-        batch_size = v.check_int("batch_size", batch_size, minimum=1)
-        shuffle = v.check_bool("shuffle", shuffle)
-        clip = v.check_float("clip_norm", clip_norm, positive=True, allow_none=True)
-        bseeds = [v.check_seed("batch_seeds", s) for s in _per_member("batch_seeds", batch_seeds or self.seeds, k)]
+        opts = [check_optimizer(f"optimizer[{j}]", o) for j, o in enumerate(_per_member("optimizer", optimizer, k))]
+        clip = clip_norm
+        bseeds = [v.check_seed(f"batch_seeds[{j}]", s)
+                  for j, s in enumerate(_per_member("batch_seeds", batch_seeds or self.seeds, k))]
         first = self.members[0]
         X = v.as_matrix("X", X, first.dtype, first.sizes[0])
         yf, yi = v.as_targets(y, loss, X.shape[0], first.sizes[-1], first.dtype)
         n = X.shape[0]
-        if first.batchnorm and (batch_size == 1 or n == 1 or n % batch_size == 1):
-            raise ValueError(f"batch_size={batch_size} with {n} rows gives a batch of one row, which batch "
-                             "normalization cannot normalize; choose a batch_size that leaves no single-row batch")
+        v.check_batchnorm_batches(first.batchnorm, n, batch_size)
         if not (np.isfinite(self.params).all() and np.isfinite(self.running).all()):
             raise ValueError("some members have non-finite parameters (they diverged); re-initialize them")
         scheds = [_schedule(n, batch_size, epochs, steps, shuffle, s) for s in bseeds]

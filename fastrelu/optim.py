@@ -77,6 +77,13 @@ class SGD(Optimizer):
         In [0, 1).
     weight_decay : float, default 0
         L2 penalty added to the gradient, >= 0.
+
+    Examples
+    --------
+    >>> import numpy as np, fastrelu as fr
+    >>> params, _ = fr.SGD(0.5).update(np.array([1.0]), np.array([2.0]), fr.SGD(0.5).init(np.zeros(1)))
+    >>> params
+    array([0.])
     """
 
     lr: float
@@ -92,7 +99,16 @@ class SGD(Optimizer):
 
 @dataclass(frozen=True)
 class Adam(Optimizer):
-    """Adam, as ``torch.optim.Adam`` (L2 ``weight_decay`` added to the gradient, no AMSGrad)."""
+    """Adam, as ``torch.optim.Adam`` (L2 ``weight_decay`` added to the gradient, no AMSGrad).
+
+    The first step moves every parameter by about ``lr`` against the sign of its gradient:
+
+    >>> import numpy as np, fastrelu as fr
+    >>> opt = fr.Adam(0.1)
+    >>> params, state = opt.update(np.array([1.0, 1.0]), np.array([3.0, -0.01]), opt.init(np.zeros(2)))
+    >>> params.round(6), state.step
+    (array([0.9, 1.1]), 1)
+    """
 
     lr: float = 1e-3
     betas: tuple[float, float] = (0.9, 0.999)
@@ -104,7 +120,7 @@ class Adam(Optimizer):
         try:
             b1, b2 = self.betas
         except (TypeError, ValueError):
-            raise TypeError(f"betas must be a pair of floats in [0, 1), got {self.betas!r}") from None
+            raise v.reject(TypeError, "betas", self.betas, "a pair of numbers in [0, 1)") from None
         self._hyper(lr=v.check_float("lr", self.lr, positive=True),
                     beta1=v.check_float("betas[0]", b1, nonnegative=True, below=1.0),
                     beta2=v.check_float("betas[1]", b2, nonnegative=True, below=1.0),
@@ -114,7 +130,14 @@ class Adam(Optimizer):
 
 @dataclass(frozen=True)
 class RMSprop(Optimizer):
-    """RMSprop, as ``torch.optim.RMSprop`` (not centered)."""
+    """RMSprop, as ``torch.optim.RMSprop`` (not centered).
+
+    >>> import numpy as np, fastrelu as fr
+    >>> opt = fr.RMSprop(0.01, alpha=0.0)      # alpha 0: divide by |g| itself
+    >>> params, _ = opt.update(np.array([1.0]), np.array([4.0]), opt.init(np.zeros(1)))
+    >>> params.round(6)
+    array([0.99])
+    """
 
     lr: float = 1e-2
     alpha: float = 0.99
@@ -131,4 +154,16 @@ class RMSprop(Optimizer):
                     weight_decay=v.check_float("weight_decay", self.weight_decay, nonnegative=True))
 
 
-OPTIMIZERS = {"sgd": SGD, "adam": Adam, "rmsprop": RMSprop}
+#: Optimizers by the names the sweeps, the CLI and the doctor use.
+BY_NAME = {"sgd": SGD, "adam": Adam, "rmsprop": RMSprop}
+#: Their names, the one list every front end accepts.
+NAMES = tuple(BY_NAME)
+
+
+def from_name(name: str, lr: float) -> Optimizer:
+    """The optimizer called ``name`` with learning rate ``lr`` and PyTorch's other defaults.
+
+    >>> from_name("adam", 0.01)
+    Adam(lr=0.01, betas=(0.9, 0.999), eps=1e-08, weight_decay=0.0)
+    """
+    return BY_NAME[v.check_choice("optimizer", name, NAMES)](lr=lr)

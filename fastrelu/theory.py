@@ -26,6 +26,10 @@ measurements:
   whose incoming weights (and biases, if random) are all negative is dead on every input, which
   gives a lower bound ``1 - prod_{l>=2} (1 - 2^-(N_l N_{l-1}))`` (zero biases) or
   ``1 - prod_{l>=2} (1 - 2^-(N_l (N_{l-1} + 1)))`` (symmetric random biases).
+
+>>> import fastrelu as fr
+>>> fr.theory.arccos_map(0.0).round(4)            # orthogonal inputs after one ReLU layer
+np.float64(0.3183)
 """
 from __future__ import annotations
 
@@ -33,6 +37,8 @@ import math
 from typing import Sequence
 
 import numpy as np
+
+from fastrelu import _validation as v
 
 __all__ = [
     "INIT_VARIANCES",
@@ -86,12 +92,7 @@ def weight_variance(init: str, fan_in: int, fan_out: int) -> float:
     ValueError
         If ``init`` has no known variance.
     """
-    try:
-        rule = INIT_VARIANCES[init]
-    except (KeyError, TypeError):
-        raise ValueError(
-            f"init: no closed-form weight variance for {init!r}; known: {sorted(INIT_VARIANCES)}"
-        ) from None
+    rule = INIT_VARIANCES[v.check("init", init, v.Choice(sorted(INIT_VARIANCES)))]
     return float(rule(int(fan_in), int(fan_out)))
 
 
@@ -187,9 +188,7 @@ def predict_mean_sq(
     >>> predict_mean_sq([64, 64, 64, 64, 1], "xavier").round(3).tolist()
     [0.5, 0.25, 0.125]
     """
-    sizes = [int(s) for s in sizes]
-    if len(sizes) < 2:
-        raise ValueError(f"sizes: need at least input and output sizes, got {sizes}")
+    sizes = list(v.check_sizes(sizes))
     hidden = range(1, len(sizes) - 1)
     fan_ins = [sizes[i - 1] for i in hidden]
     wv = [weight_variance(init, sizes[i - 1], sizes[i]) for i in hidden]
@@ -227,8 +226,7 @@ def predict_cosine(c0: np.ndarray | float, depth: int) -> np.ndarray:
     >>> predict_cosine(0.0, 3).round(3).tolist()
     [0.318, 0.494, 0.605]
     """
-    if int(depth) < 0:
-        raise ValueError(f"depth: must be >= 0, got {depth}")
+    depth = v.check("depth", depth, v.Int(minimum=0))
     c = np.asarray(c0, dtype=np.float64)
     out = []
     for _ in range(int(depth)):
@@ -264,9 +262,10 @@ def born_dead_bounds(widths: Sequence[int], *, random_bias: bool = False) -> tup
     >>> round(lo, 3), round(hi, 3)
     (0.441, 0.944)
     """
-    w = [int(x) for x in widths]
-    if not w or any(x < 1 for x in w):
-        raise ValueError(f"widths: need one or more positive hidden widths, got {list(widths)}")
+    w = list(widths) if not isinstance(widths, (str, bytes)) and hasattr(widths, "__iter__") else None
+    if not w:
+        raise v.reject(ValueError, "widths", widths, "one or more hidden widths >= 1")
+    w = [v.check(f"widths[{i}]", x, v.Int(minimum=1)) for i, x in enumerate(w)]
     alive = 1.0
     for n in w:
         alive *= 1.0 - 0.5**n

@@ -7,6 +7,7 @@ from typing import Iterator
 import numpy as np
 
 from fastrelu import _validation as v
+from fastrelu import rules
 from fastrelu.kernels import layout as K
 from fastrelu.network import LOSS_CODES, MLP
 from fastrelu.optim import Optimizer
@@ -16,7 +17,18 @@ RECORD_ROWS = 1024
 
 
 class DivergedError(ArithmeticError):
-    """Raised by ``fit(on_diverge="raise")`` when loss or parameters become non-finite."""
+    """Raised by ``fit(on_diverge="raise")`` when loss or parameters become non-finite.
+
+    ``step`` is the step at which it happened (``History.diverged_at`` with ``"stop"``).
+
+    >>> import fastrelu as fr
+    >>> X, y = fr.data.teacher(64, 4, seed=0)
+    >>> try:
+    ...     fr.fit(fr.MLP([4, 16, 1], seed=0), X, y * 1e4, optimizer=fr.SGD(10.0), steps=20, on_diverge="raise")
+    ... except fr.DivergedError as exc:
+    ...     print(exc.step)
+    2
+    """
 
     def __init__(self, step: int) -> None:
         super().__init__(f"training diverged at step {step}: loss or parameters became non-finite")
@@ -38,6 +50,14 @@ class History:
     records : list of dict
         With ``record_every=k``: ``{"step", "loss", "dead_fraction", "output_std"}`` measured on
         up to 1024 rows of X at step 0, every k steps and at the end.
+
+    Examples
+    --------
+    >>> import fastrelu as fr
+    >>> X, y = fr.data.teacher(64, 4, seed=0)
+    >>> hist = fr.fit(fr.MLP([4, 16, 1], seed=0), X, y, optimizer=fr.SGD(0.01), steps=6, record_every=3)
+    >>> hist.steps, hist.loss.shape, [r["step"] for r in hist.records]
+    (6, (6,), [0, 3, 6])
     """
 
     loss: np.ndarray
@@ -68,6 +88,14 @@ def _schedule(n: int, batch_size: int, epochs: int, steps: int | None, shuffle: 
     return order, np.append(begins, ends[-1] if total else 0).astype(np.int64)
 
 
+#: Constraints of the schedule arguments shared by ``minibatches``, ``fit`` and ``Ensemble.fit``.
+SCHEDULE = dict(batch_size=v.Int(minimum=1), epochs=v.Int(minimum=1), steps=v.Int(minimum=0, none=True),
+                shuffle=v.Bool())
+#: Constraints of the training arguments shared by ``fit`` and ``Ensemble.fit``.
+TRAINING = dict(loss=v.Choice(rules.LOSSES), **SCHEDULE, clip_norm=v.Real(positive=True, none=True))
+
+
+@v.validated(n=v.Int(minimum=1), **SCHEDULE, seed=v.Seed())
 def minibatches(n: int, batch_size: int, *, epochs: int = 1, steps: int | None = None,
                 shuffle: bool = True, seed: int | None = None) -> Iterator[np.ndarray]:
     """The exact sequence of row-index batches that ``fit`` trains on.
@@ -82,16 +110,20 @@ def minibatches(n: int, batch_size: int, *, epochs: int = 1, steps: int | None =
     >>> [b.tolist() for b in fr.minibatches(5, 2, shuffle=False)]
     [[0, 1], [2, 3], [4]]
     """
-    n = v.check_int("n", n, minimum=1)
-    batch_size = v.check_int("batch_size", batch_size, minimum=1)
-    epochs = v.check_int("epochs", epochs, minimum=1)
-    steps = v.check_int("steps", steps, minimum=0, allow_none=True)
-    order, starts = _schedule(n, batch_size, epochs, steps, v.check_bool("shuffle", shuffle),
-                              v.check_seed("seed", seed))
+    order, starts = _schedule(n, batch_size, epochs, steps, shuffle, seed)
     for a, b in zip(starts[:-1], starts[1:]):
         yield order[a:b]
 
 
+def check_optimizer(name: str, optimizer) -> Optimizer:
+    """``optimizer`` if it is one of fastrelu's optimizers."""
+    if not isinstance(optimizer, Optimizer):
+        raise v.reject(TypeError, name, optimizer, "fr.SGD, fr.Adam or fr.RMSprop")
+    return optimizer
+
+
+@v.validated(**TRAINING, seed=v.Seed(), on_diverge=v.Choice(("stop", "raise")),
+             record_every=v.Int(minimum=1, none=True))
 def fit(net: MLP, X, y, *, optimizer: Optimizer, loss: str = "mse", epochs: int = 1,
         steps: int | None = None, batch_size: int = 32, shuffle: bool = True, seed: int | None = None,
         clip_norm: float | None = None, on_diverge: str = "stop", record_every: int | None = None) -> History:
@@ -139,26 +171,14 @@ def fit(net: MLP, X, y, *, optimizer: Optimizer, loss: str = "mse", epochs: int 
     from fastrelu.kernels.train import needs_threads, train
 
     if not isinstance(net, MLP):
-        raise TypeError(f"net must be a fastrelu.MLP, got {type(net).__name__}")
-    if not isinstance(optimizer, Optimizer):
-        raise TypeError(f"optimizer must be fr.SGD, fr.Adam or fr.RMSprop, got {optimizer!r}")
-    loss = v.check_choice("loss", loss, LOSS_CODES)
-    on_diverge = v.check_choice("on_diverge", on_diverge, ("stop", "raise"))
-    epochs = v.check_int("epochs", epochs, minimum=1)
-    steps = v.check_int("steps", steps, minimum=0, allow_none=True)
-    batch_size = v.check_int("batch_size", batch_size, minimum=1)
-    shuffle = v.check_bool("shuffle", shuffle)
-    seed = v.check_seed("seed", seed)
-    clip = v.check_float("clip_norm", clip_norm, positive=True, allow_none=True)
-    record_every = v.check_int("record_every", record_every, minimum=1, allow_none=True)
+        raise v.reject(TypeError, "net", net, "a fastrelu.MLP")
+    check_optimizer("optimizer", optimizer)
+    clip = clip_norm
     X = v.as_matrix("X", X, net.dtype, net.sizes[0])
     yf, yi = v.as_targets(y, loss, X.shape[0], net.sizes[-1], net.dtype)
     net.check_finite()
     n = X.shape[0]
-    if net.batchnorm and (batch_size == 1 or n == 1 or n % batch_size == 1):
-        raise ValueError(f"batch_size={batch_size} with {n} rows gives a batch of one row, which batch "
-                         "normalization cannot normalize (as in PyTorch); choose a batch_size that leaves "
-                         "no single-row batch")
+    v.check_batchnorm_batches(net.batchnorm, n, batch_size)
 
     order, starts = _schedule(n, batch_size, epochs, steps, shuffle, seed)
     total = starts.size - 1
@@ -195,13 +215,7 @@ def _record(net: MLP, X: np.ndarray, yf: np.ndarray, yi: np.ndarray, loss: str, 
     if not np.isfinite(net.params).all():
         return {"step": step, "loss": float("nan"), "dead_fraction": [float("nan")] * net.n_hidden,
                 "output_std": float("nan")}
-    pre = net.preactivations(X)
-    out = net.forward(X).astype(np.float64)
-    if loss == "mse":
-        value = float(np.mean((out - yf) ** 2))
-    else:
-        z = out - out.max(axis=1, keepdims=True)
-        value = float(np.mean(np.log(np.exp(z).sum(axis=1)) - z[np.arange(len(yi)), yi]))
-    return {"step": step, "loss": value,
-            "dead_fraction": [float(np.mean(p.max(axis=0) <= 0)) for p in pre],
-            "output_std": float(out.std(axis=0).mean())}
+    out = net.forward(X)
+    return {"step": step, "loss": rules.mean_loss(out, yf if loss == "mse" else yi, loss),
+            "dead_fraction": rules.dead_fractions(net.preactivations(X)),
+            "output_std": rules.output_std(out)}

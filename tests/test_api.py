@@ -90,13 +90,19 @@ def test_record_every(data):
     net = fr.MLP(SIZES, seed=0)
     hist = fr.fit(net, X, y, optimizer=fr.SGD(0.01), steps=10, batch_size=4, seed=0,
                   record_every=4)
-    steps = [r["step"] for r in hist.records]
-    assert steps == sorted(steps) and len(steps) >= 3
-    assert steps[-1] in (9, 10)  # "every k steps and at the end"
+    # at step 0, every k steps, and at the end
+    assert [r["step"] for r in hist.records] == [0, 4, 8, 10]
+    # each record measures the net as it was at that step: replay and compare (NumPy rules)
     for r in hist.records:
-        assert len(r["dead_fraction"]) == len(SIZES) - 2
-        assert all(0.0 <= f <= 1.0 for f in r["dead_fraction"])
-        assert np.isfinite(r["loss"]) and r["output_std"] >= 0
+        replay = fr.MLP(SIZES, seed=0)
+        if r["step"]:
+            fr.fit(replay, X, y, optimizer=fr.SGD(0.01), steps=r["step"], batch_size=4, seed=0)
+        probe = X[:1024]
+        out = replay.forward(probe).astype(np.float64)
+        target = np.asarray(y[:1024], np.float32).astype(np.float64)   # fit trains on float32 targets
+        assert r["loss"] == float(np.mean((out - target) ** 2))
+        assert r["dead_fraction"] == [float(np.mean(np.max(p, axis=0) <= 0)) for p in replay.preactivations(probe)]
+        assert r["output_std"] == float(out.std(axis=0).mean())
 
 
 def test_fit_trains(data):
@@ -154,20 +160,30 @@ def divergent_problem():
 
 def test_divergence_is_a_result():
     net, X, y = divergent_problem()
+    start = net.copy()
     hist = fr.fit(net, X, y, optimizer=fr.SGD(1e6), epochs=50, batch_size=16, seed=0)
-    assert hist.diverged_at is not None
-    assert isinstance(hist.diverged_at, (int, np.integer))
-    assert 0 <= hist.diverged_at < 200
-    assert hist.steps <= 200
+    assert isinstance(hist.diverged_at, int)
+    # training stopped at the step that diverged, well before the 200 steps asked for
+    assert hist.steps == hist.diverged_at + 1 < 200
+    assert hist.loss.shape == (hist.steps,)
     assert np.all(np.isfinite(hist.loss[: hist.diverged_at]))
+    assert not (np.isfinite(hist.loss[hist.diverged_at]) and np.isfinite(net.params).all())
+    # the steps before it were finite: replaying exactly that many leaves a finite net
+    replay = start.copy()
+    before = fr.fit(replay, X, y, optimizer=fr.SGD(1e6), steps=hist.diverged_at, batch_size=16, seed=0)
+    assert before.diverged_at is None and np.isfinite(replay.params).all()
+    np.testing.assert_array_equal(before.loss, hist.loss[: hist.diverged_at])
 
 
 def test_on_diverge_raise():
     net, X, y = divergent_problem()
-    with pytest.raises(Exception) as info:
+    stopped = fr.fit(net.copy(), X, y, optimizer=fr.SGD(1e6), epochs=50, batch_size=16, seed=0)
+    with pytest.raises(fr.DivergedError) as info:
         fr.fit(net, X, y, optimizer=fr.SGD(1e6), epochs=50, batch_size=16, seed=0,
                on_diverge="raise")
-    assert "diverg" in str(info.value).lower() or "finite" in str(info.value).lower()
+    assert info.value.step == stopped.diverged_at
+    assert str(info.value) == (f"training diverged at step {stopped.diverged_at}: loss or parameters "
+                               "became non-finite")
 
 
 # --------------------------------------------------------------------------- initialization

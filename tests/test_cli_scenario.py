@@ -112,7 +112,9 @@ def test_plot_without_matplotlib_exits_2_before_training(monkeypatch, tmp_path):
     import fastrelu as fr
 
     monkeypatch.setitem(sys.modules, "matplotlib", None)   # import matplotlib -> ImportError
-    monkeypatch.setattr(fr, "fit", lambda *a, **k: pytest.fail("trained before checking --plot"))
+    import fastrelu.scenarios._base as base
+
+    monkeypatch.setattr(base, "fit", lambda *a, **k: pytest.fail("trained before checking --plot"))
     r = invoke("zero-init", "--plot", str(tmp_path / "x.png"))
     assert r.exit_code == 2
     assert "--plot needs matplotlib" in r.stderr and "fastrelu[plot]" in r.stderr

@@ -10,8 +10,8 @@ import pytest
 from typer.testing import CliRunner
 
 import fastrelu as fr
-from fastrelu.sweep import sweep
-from fastrelu.sweep.presets import PRESETS
+from fastrelu.sweeps import sweep
+from fastrelu.sweeps.presets import PRESETS
 from fastrelu_cli.app import app
 from fastrelu_cli.sweep import PRESET_HELP
 
@@ -68,8 +68,8 @@ def test_npz_data(tmp_path):
     (["--lr", "0"], "lr"),
     (["--residual", "maybe"], "--residual"),
     (["--seeds", "0"], "--seeds"),
-    (["--depth", "2,2"], "duplicate"),
-    (["--data", "mnist"], "unknown dataset"),
+    (["--depth", "2,2"], "expected distinct values"),
+    (["--data", "mnist"], "data='mnist' is not accepted"),
     (["--data", "missing.npz"], "no such file"),
     (["--out", "rows.txt"], "ending in"),
     (["--plot", "heat.jpg"], ".png"),
@@ -79,7 +79,10 @@ def test_npz_data(tmp_path):
 def test_user_errors_exit_2_before_work(args, message, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     trained = []
-    monkeypatch.setattr(fr, "Ensemble", lambda *a, **k: trained.append(1))
+    import fastrelu.sweeps.group as group   # where the sweep engine builds its nets
+
+    monkeypatch.setattr(group, "Ensemble", lambda *a, **k: trained.append(1))
+    monkeypatch.setattr(group, "MLP", lambda *a, **k: trained.append(1))
     res = runner.invoke(app, ["sweep", "--width", "3"] + args)
     assert res.exit_code == 2, (res.stdout, res.stderr)
     assert message in res.stderr and "Traceback" not in res.stderr
@@ -133,10 +136,10 @@ def test_workers_option_runs_an_embedded_dask_cluster():
 def test_plot_without_matplotlib_exits_2_before_sweeping(monkeypatch, tmp_path):
     import sys
 
-    import fastrelu.sweep
+    import fastrelu.sweeps
 
     monkeypatch.setitem(sys.modules, "matplotlib", None)   # import matplotlib -> ImportError
-    monkeypatch.setattr(fastrelu.sweep, "sweep", lambda *a, **k: pytest.fail("swept before checking --plot"))
+    monkeypatch.setattr(fastrelu.sweeps, "sweep", lambda *a, **k: pytest.fail("swept before checking --plot"))
     res = runner.invoke(app, SMALL + ["--plot", str(tmp_path / "h.png")])
     assert res.exit_code == 2
     assert "--plot needs matplotlib" in res.stderr and "Traceback" not in res.output

@@ -67,13 +67,13 @@ def test_members_are_views_of_the_stack():
 def test_bad_arguments():
     with pytest.raises(TypeError, match="seeds"):
         fr.Ensemble([2, 4, 1], seeds=3)
-    with pytest.raises(ValueError, match="init has 1 entries"):
+    with pytest.raises(ValueError, match=r"^init with 1 entries is not accepted; expected one value or one per member \(2\)$"):
         fr.Ensemble([2, 4, 1], seeds=[0, 1], init=["he"])
     ens = fr.Ensemble([2, 4, 1], seeds=[0, 1])
     before = ens.params.copy()
-    with pytest.raises(ValueError, match="optimizer has 3 entries"):
+    with pytest.raises(ValueError, match=r"^optimizer with 3 entries is not accepted; expected one value or one per member \(2\)$"):
         ens.fit(np.ones((4, 2)), np.ones(4), optimizer=[fr.SGD(0.1)] * 3)
-    with pytest.raises(ValueError, match="X has 3 columns"):
+    with pytest.raises(ValueError, match=r"^X of shape \(4, 3\) is not accepted; expected .* with 2 columns \(the network's input width\)$"):
         ens.fit(np.ones((4, 3)), np.ones(4), optimizer=fr.SGD(0.1))
     assert np.array_equal(before, ens.params)
 

@@ -1,8 +1,23 @@
 """fr.scenarios: every broken arm fails and every fix works, for several seeds (real training)."""
+from functools import partial
+
 import numpy as np
 import pytest
 
+import fastrelu as fr
 from fastrelu import scenarios
+from twins import linear_forward
+
+
+def numpy_born_dead(net, X) -> bool:
+    """Some hidden layer has no unit with a positive ReLU input on any row (float32 NumPy)."""
+    h = np.asarray(X, np.float32)
+    for W, b in zip(net.weights[:-1], net.biases[:-1]):
+        z = linear_forward(h, W, b)
+        if np.all(z.max(axis=0) <= 0):
+            return True
+        h = np.maximum(z, 0)
+    return False
 
 SEEDS = (0, 1, 5)
 NAMES = scenarios.names()
@@ -17,7 +32,7 @@ def results():
 def test_registry_names_and_errors():
     assert NAMES == ["zero-init", "small-init", "lr-explosion", "deep-plain", "born-dead"]
     assert set(scenarios.summaries()) == set(NAMES)
-    with pytest.raises(ValueError, match=r"unknown scenario 'lr-explosoin'; expected one of: lr-explosion, "):
+    with pytest.raises(ValueError, match=r"^scenario='lr-explosoin' is not accepted; expected one of lr-explosion, "):
         scenarios.get("lr-explosoin")
     assert scenarios.closest("zero")[0] == "zero-init"
     with pytest.raises(ValueError, match="steps"):
@@ -70,7 +85,13 @@ def test_diagnoses_name_the_right_cause(results, seed):
 
 def test_born_dead_probability_is_measured_and_within_theory(results):
     p = results[("born-dead", 0)].measurements["born_dead_probability"]
-    assert p["seeds"] >= 100
+    # recomputed here with a NumPy forward pass over the same seeds (1..PROBABILITY_SEEDS)
+    bd = scenarios.get("born-dead")
+    X = bd.data(0)[0]
+    assert p["seeds"] == bd.PROBABILITY_SEEDS
+    for init, width in (("he", 2), ("rai", 2), ("he", 16)):
+        nets = (fr.MLP(bd._sizes(width), init=init, seed=s) for s in range(1, bd.PROBABILITY_SEEDS + 1))
+        assert p[f"{init}_width_{width}"] == sum(map(partial(numpy_born_dead, X=X), nets)) / bd.PROBABILITY_SEEDS
     th = p["theory_he_width_2"]
     assert th["lower"] - 0.05 <= p["he_width_2"] <= th["upper"] + 1e-9
     assert p["he_width_2"] >= 0.95

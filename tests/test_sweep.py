@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 import fastrelu as fr
-from fastrelu.sweep import FIELDS, KEYS, sweep
-from fastrelu.sweep.presets import PRESETS, default_tables, summarize
+from fastrelu.sweeps import FIELDS, KEYS, sweep
+from fastrelu.sweeps.presets import PRESETS, default_tables, summarize
 
 GRID = {"width": [4, 6], "depth": [2], "init": ["he", "small"], "lr": [0.05, 8.0],
         "optimizer": ["sgd", "adam"], "seed": [0, 3]}
@@ -152,7 +152,7 @@ def test_exports_and_pivot_agree_with_the_rows(tmp_path):
     for bad in [("depth", "depth"), ("depth", "nope")]:
         with pytest.raises(ValueError):
             res.pivot(*bad)
-    with pytest.raises(ValueError, match="not a numeric field"):
+    with pytest.raises(ValueError, match="^metric='init' is not accepted; expected one of 'width', "):
         res.pivot("depth", "width", "init")
     with pytest.raises(ValueError, match="agg"):
         res.pivot("depth", "width", agg="mode")
@@ -160,31 +160,44 @@ def test_exports_and_pivot_agree_with_the_rows(tmp_path):
     assert titles == ["P(collapsed) -- init=he", "P(collapsed) -- init=rai"]
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"steps": -1}, "steps"), ({"batch_size": 0}, "batch_size"), ({"backend": "ray"}, "backend"),
-    ({"workers": 2}, "'dask' only"), ({"address": "tcp://127.0.0.1:1"}, "'dask' only"),
-    ({"backend": "dask", "workers": 2, "address": "tcp://127.0.0.1:1"}, "cannot be combined"),
-    ({"data": "mnist"}, "unknown dataset"), ({"data": (np.zeros((5, 2)), np.zeros(4))}, "rows"),
-    ({"data": (np.zeros((5, 2)), np.ones(5))}, "constant"), ({"loss": "hinge"}, "loss"),
-    ({"progress": "yes"}, "progress"), ({"chunk_size": 0}, "chunk_size"), ({"engine": "gpu"}, "engine"),
-    ({"out": "rows.txt"}, "ending in"),
-    ({"grid": {"batchnorm": [True]}, "data": "abs1d", "batch_size": 127}, "one-row batch"),
-    ({"grid": {"width": [-2]}}, "width"),
+@pytest.mark.parametrize("kwargs, exc, message", [
+    ({"steps": -1}, ValueError, "^steps=-1 is not accepted; expected an integer >= 0$"),
+    ({"batch_size": 0}, ValueError, "^batch_size=0 is not accepted"),
+    ({"backend": "ray"}, ValueError, "^backend='ray' is not accepted; expected one of 'local', 'dask'$"),
+    ({"workers": 2}, ValueError, "expected backend='dask'"),
+    ({"address": "tcp://127.0.0.1:1"}, ValueError, "expected backend='dask'"),
+    ({"backend": "dask", "workers": 2, "address": "tcp://127.0.0.1:1"}, ValueError,
+     "^workers together with address is not accepted; expected one of them"),
+    ({"data": "mnist"}, ValueError, "^data='mnist' is not accepted; expected a dataset name"),
+    ({"data": (np.zeros((5, 2)), np.zeros(4))}, ValueError, "expected 5 rows like X"),
+    ({"data": (np.zeros((5, 2)), np.ones(5))}, ValueError, "a constant y is not accepted"),
+    ({"loss": "hinge"}, ValueError, "^loss='hinge' is not accepted"),
+    ({"progress": "yes"}, TypeError, "^progress='yes' \\(str\\) is not accepted"),
+    ({"chunk_size": 0}, ValueError, "^chunk_size=0 is not accepted"),
+    ({"engine": "gpu"}, ValueError, "^engine='gpu' is not accepted; expected one of 'ensemble', 'reference'$"),
+    ({"out": "rows.txt"}, ValueError, "^out='rows.txt' is not accepted; expected a path ending in"),
+    ({"grid": {"batchnorm": [True]}, "data": "abs1d", "batch_size": 127}, ValueError,
+     "^batch_size=127 is not accepted; expected a batch size that leaves no one-row batch with 128 rows"),
+    ({"grid": {"width": [-2]}}, ValueError, "^grid\\['width'\\]=-2 is not accepted"),
 ])
-def test_bad_arguments_fail_before_any_work(kwargs, message, tmp_path, monkeypatch):
+def test_bad_arguments_fail_before_any_work(kwargs, exc, message, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     trained = []
-    monkeypatch.setattr(fr, "fit", lambda *a, **k: trained.append(1))
+    import fastrelu.sweeps.group as group   # where both engines build their nets
+
+    monkeypatch.setattr(group, "Ensemble", lambda *a, **k: trained.append(1))
+    monkeypatch.setattr(group, "MLP", lambda *a, **k: trained.append(1))
     grid = kwargs.pop("grid", {"width": [3]})
     out = kwargs.pop("out", "rows.jsonl")
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(exc, match=message) as info:
         sweep(grid, out=out, steps=kwargs.pop("steps", 5), **kwargs)
+    assert type(info.value) is exc
     assert trained == []
     assert list(tmp_path.iterdir()) == []
 
 
 def test_progress_true_logs_and_never_prints(caplog, capsys):
-    with caplog.at_level(logging.INFO, logger="fastrelu.sweep"):
+    with caplog.at_level(logging.INFO, logger="fastrelu.sweeps"):
         sweep({"width": [3], "seed": range(3)}, steps=2, progress=True)
     assert "sweep: 3/3 points" in caplog.text
     assert capsys.readouterr() == ("", "")
@@ -224,7 +237,7 @@ def test_fr_sweep_is_callable_whichever_import_comes_first():
     import subprocess
     import sys
 
-    code = ("import fastrelu.sweep.grid\nimport fastrelu as fr\n"
+    code = ("import fastrelu.sweeps.grid\nimport fastrelu as fr\n"
             "res = fr.sweep({'width': [2], 'seed': [0, 1]}, data='abs1d', steps=0)\n"
             "assert isinstance(res, fr.SweepResult) and len(res) == 2\nprint('ok')")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)

@@ -13,8 +13,8 @@ import pytest
 
 distributed = pytest.importorskip("distributed")
 
-from fastrelu.sweep import sweep  # noqa: E402
-from fastrelu.sweep.backends import WORKER_ENV  # noqa: E402
+from fastrelu.sweeps import sweep  # noqa: E402
+from fastrelu.sweeps.backends import WORKER_ENV  # noqa: E402
 
 GRID = {"width": [3, 8], "depth": [2, 5], "init": ["he", "rai"], "lr": [0.05, 6.0],
         "seed": range(3)}
@@ -128,7 +128,7 @@ def test_loopback_dask_scheduler_and_worker(tmp_path, local_rows):
 
 
 def test_unreachable_scheduler_is_a_value_error(monkeypatch):
-    monkeypatch.setattr("fastrelu.sweep.backends.CONNECT_TIMEOUT", "1s")
+    monkeypatch.setattr("fastrelu.sweeps.backends.CONNECT_TIMEOUT", "1s")
     with pytest.raises(ValueError, match="cannot reach a Dask scheduler"):
         sweep({"width": [3]}, steps=1, backend="dask", address="tcp://127.0.0.1:9")
 
@@ -136,7 +136,7 @@ def test_unreachable_scheduler_is_a_value_error(monkeypatch):
 def test_large_data_is_scattered_once(inproc_address, monkeypatch):
     import numpy as np
 
-    from fastrelu.sweep import backends
+    from fastrelu.sweeps import backends
 
     rng = np.random.default_rng(0)
     X = rng.normal(size=(3000, 4))

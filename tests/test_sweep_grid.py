@@ -7,34 +7,36 @@ import math
 import numpy as np
 import pytest
 
-from fastrelu.sweep.grid import ARCH_KEYS, DEFAULTS, KEYS, Grid, canonical_key
+from fastrelu.sweeps.grid import ARCH_KEYS, DEFAULTS, KEYS, Grid, canonical_key
 
 
-@pytest.mark.parametrize("grid, message", [
-    ({"foo": [1]}, "unknown key 'foo'"),
-    ({"width": []}, "empty list"),
-    ({"width": [0]}, ">= 1"),
-    ({"width": [2.5]}, "integers"),
-    ({"width": [True]}, "boolean"),
-    ({"depth": ["3"]}, "integers"),
-    ({"seed": [-1]}, ">= 0"),
-    ({"seed": [1, 1]}, "duplicate value 1"),
-    ({"lr": [0.0]}, "> 0"),
-    ({"lr": [float("nan")]}, "finite"),
-    ({"lr": ["0.1"]}, "numbers"),
-    ({"bias": [math.inf]}, "finite"),
-    ({"init": ["kaiming"]}, "unknown value 'kaiming'"),
-    ({"init": [lambda rng, i, o: np.zeros((o, i))]}, "callables cannot be swept"),
-    ({"optimizer": ["lbfgs"]}, "unknown value 'lbfgs'"),
-    ({"residual": [1]}, "True or False"),
-    ({"width": 3}, "list of values"),
-    ({"init": "he"}, "list of values"),
-    ({"init": ["rai"], "bias": [0.0, 0.1]}, "draws its own biases"),
-    ([("width", [2])], "dict of lists"),
+@pytest.mark.parametrize("grid, exc, message", [
+    ({"foo": [1]}, ValueError, "grid key='foo' is not accepted; expected one of 'width', "),
+    ({"width": []}, ValueError, "grid['width']=[] is not accepted; expected a non-empty list"),
+    ({"width": [0]}, ValueError, "grid['width']=0 is not accepted; expected an integer >= 1"),
+    ({"width": [2.5]}, TypeError, "grid['width']=2.5 (float) is not accepted; expected an integer >= 1"),
+    ({"width": [True]}, TypeError, "grid['width']=True (bool) is not accepted; expected an integer >= 1"),
+    ({"depth": ["3"]}, TypeError, "grid['depth']='3' (str) is not accepted; expected an integer >= 1"),
+    ({"seed": [-1]}, ValueError, "grid['seed']=-1 is not accepted; expected an integer >= 0"),
+    ({"seed": [1, 1]}, ValueError, "grid['seed']=[1, 1] is not accepted; expected distinct values (1 is repeated)"),
+    ({"lr": [0.0]}, ValueError, "grid['lr']=0.0 is not accepted; expected a finite number > 0"),
+    ({"lr": [float("nan")]}, ValueError, "grid['lr']=nan is not accepted; expected a finite number > 0"),
+    ({"lr": ["0.1"]}, TypeError, "grid['lr']='0.1' (str) is not accepted; expected a finite number > 0"),
+    ({"bias": [math.inf]}, ValueError, "grid['bias']=inf is not accepted; expected a finite number"),
+    ({"init": ["kaiming"]}, ValueError, "grid['init']='kaiming' is not accepted; expected one of 'zeros', "),
+    ({"init": [lambda rng, i, o: np.zeros((o, i))]}, TypeError, "callables cannot be swept"),
+    ({"optimizer": ["lbfgs"]}, ValueError,
+     "grid['optimizer']='lbfgs' is not accepted; expected one of 'sgd', 'adam', 'rmsprop'"),
+    ({"residual": [1]}, TypeError, "grid['residual']=1 (int) is not accepted; expected True or False"),
+    ({"width": 3}, TypeError, "grid['width']=3 (int) is not accepted; expected a list of values (write [3])"),
+    ({"init": "he"}, TypeError, "grid['init']='he' (str) is not accepted; expected a list of values"),
+    ({"init": ["rai"], "bias": [0.0, 0.1]}, ValueError, "that init draws its own biases"),
+    ([("width", [2])], TypeError, "grid=[('width', [2])] (list) is not accepted; expected a dict of lists"),
 ])
-def test_invalid_grids_raise_value_error(grid, message):
-    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+def test_invalid_grids_raise_named_errors(grid, exc, message):
+    with pytest.raises(exc) as info:
         Grid(grid)
+    assert type(info.value) is exc and message in str(info.value)
 
 
 def test_defaults_fill_missing_keys_and_values_are_canonical():

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from fastrelu.sweep import sweep
+from fastrelu.sweeps import sweep
 
 GRID = {"width": [4, 7], "depth": [2, 3], "init": ["he", "xavier"], "seed": range(12)}
 SETTINGS = {"data": "teacher", "steps": 20, "batch_size": 64, "chunk_size": 2}
@@ -20,7 +20,7 @@ SETTINGS = {"data": "teacher", "steps": 20, "batch_size": 64, "chunk_size": 2}
 # kill lands while work is left.
 CHILD = textwrap.dedent("""
     import sys, time
-    from fastrelu.sweep import sweep
+    from fastrelu.sweeps import sweep
     grid = {grid}
     sweep(grid, out=sys.argv[1], progress=lambda d, t: time.sleep(0.05), **{settings})
 """)

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from fastrelu.sweep.storage import Journal, journal_path, write_atomic
+from fastrelu.sweeps.storage import Journal, journal_path, write_atomic
 
 CONFIG = {"data": "abs1d", "steps": 0}
 

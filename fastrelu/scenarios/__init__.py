@@ -18,6 +18,7 @@ import difflib
 import importlib
 from typing import Callable
 
+from fastrelu import _validation as v
 from fastrelu.scenarios._base import ROLES, Arm, ArmResult, ScenarioResult, run_arm
 
 __all__ = ["names", "summaries", "get", "run", "closest", "Arm", "ArmResult", "ScenarioResult", "ROLES"]
@@ -45,7 +46,7 @@ def get(name: str):
         For an unknown name; the message lists the real names, closest first.
     """
     if not isinstance(name, str) or name not in _MODULES:
-        raise ValueError(f"unknown scenario {name!r}; expected one of: {', '.join(closest(str(name)))}")
+        raise v.reject(ValueError, "scenario", name, "one of " + ", ".join(closest(str(name))))
     return importlib.import_module(f"fastrelu.scenarios.{_MODULES[name]}")
 
 
@@ -60,6 +61,8 @@ def closest(name: str) -> list[str]:
     return scored
 
 
+@v.validated(seed=v.Int(minimum=0), steps=v.Int(minimum=1, none=True),
+             record_every=v.Int(minimum=1, none=True), record=v.Bool())
 def run(name: str, *, seed: int = 0, steps: int | None = None, record_every: int | None = None,
         record: bool = True, progress: Callable[[str, int, int], None] | None = None) -> ScenarioResult:
     """Run scenario ``name``: train and diagnose every arm.
@@ -85,12 +88,8 @@ def run(name: str, *, seed: int = 0, steps: int | None = None, record_every: int
     ScenarioResult
     """
     mod = get(name)
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed: expected an int >= 0, got {seed!r}")
     if steps is None:
         steps = mod.DEFAULT_STEPS
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"steps: expected an int >= 1, got {steps!r}")
     if not record:
         record_every = None
     elif record_every is None:

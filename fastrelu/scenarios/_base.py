@@ -8,11 +8,16 @@ outcome depends on the seed, so the scenario also reports the probability over m
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
+
+from fastrelu import _validation as v
+from fastrelu import data as datasets
+from fastrelu._format import finite_or_none, json_clean
+from fastrelu.diagnostics import diagnose
+from fastrelu.training import fit
 
 ROLES = ("broken", "fix", "partial")
 
@@ -22,9 +27,8 @@ TEACHER_DATA = "teacher: 256 rows, 8 Gaussian features, y from a random ReLU tea
 
 def teacher_data(seed: int):
     """``fr.data.teacher(256, 8, seed=seed)``: the data of the teacher-data scenarios."""
-    import fastrelu as fr
 
-    return fr.data.teacher(256, 8, seed=seed)
+    return datasets.teacher(256, 8, seed=seed)
 
 
 @dataclass
@@ -53,8 +57,7 @@ class Arm:
     batch_size: int = 32
 
     def __post_init__(self) -> None:
-        if self.role not in ROLES:
-            raise ValueError(f"role: expected one of {ROLES}, got {self.role!r}")
+        v.check("role", self.role, v.Choice(ROLES))
 
 
 @dataclass
@@ -84,10 +87,10 @@ class ArmResult:
             "name": self.name,
             "role": self.role,
             "collapsed": bool(self.collapsed),
-            "final_loss": _finite(self.final_loss),
+            "final_loss": finite_or_none(self.final_loss),
             "diverged_at": self.diverged_at,
-            "dead_fraction": [_finite(d) for d in self.dead_fraction],
-            "output_std_ratio": _finite(self.output_std_ratio),
+            "dead_fraction": [finite_or_none(d) for d in self.dead_fraction],
+            "output_std_ratio": finite_or_none(self.output_std_ratio),
             "causes": self.causes,
         }
 
@@ -109,7 +112,7 @@ class ScenarioResult:
         for a in self.arms:
             if a.name == name:
                 return a
-        raise KeyError(f"no arm {name!r}; arms: {[a.name for a in self.arms]}")
+        raise KeyError(f"arm {name!r} is not in this result; expected one of {[a.name for a in self.arms]}")
 
     def to_dict(self) -> dict:
         """``{"scenario", "seed", "arms": [...], ...}`` as printed by ``--json``."""
@@ -120,38 +123,18 @@ class ScenarioResult:
             "data": self.data,
             "summary": self.summary,
             "arms": [a.to_dict() for a in self.arms],
-            "measurements": _clean(self.measurements),
+            "measurements": json_clean(self.measurements),
         }
-
-
-def _finite(x):
-    if x is None:
-        return None
-    x = float(x)
-    return x if math.isfinite(x) else None
-
-
-def _clean(obj):
-    if isinstance(obj, dict):
-        return {str(k): _clean(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_clean(v) for v in obj]
-    if isinstance(obj, (float, np.floating)):
-        return _finite(obj)
-    if isinstance(obj, np.integer):
-        return int(obj)
-    return obj
 
 
 def run_arm(arm: Arm, X, y, *, seed: int, steps: int, record_every: int | None) -> ArmResult:
     """Train ``arm`` on ``(X, y)`` for ``steps`` minibatch steps and diagnose the result."""
-    import fastrelu as fr
 
     net = arm.make_net(seed)
-    hist = fr.fit(net, X, y, optimizer=arm.make_optimizer(), steps=steps, batch_size=arm.batch_size,
+    hist = fit(net, X, y, optimizer=arm.make_optimizer(), steps=steps, batch_size=arm.batch_size,
                   seed=seed, clip_norm=arm.clip_norm, record_every=record_every)
     with np.errstate(all="ignore"):
-        report = fr.diagnose(net, X, y, history=hist, seed=seed)
+        report = diagnose(net, X, y, history=hist, seed=seed)
     return ArmResult(
         name=arm.name,
         role=arm.role,

@@ -11,8 +11,10 @@ so the RAI arm is "partial" and the scenario measures born-dead probabilities ov
 """
 from __future__ import annotations
 
-import numpy as np
-
+from fastrelu import data as datasets
+from fastrelu import rules
+from fastrelu.network import MLP
+from fastrelu.optim import Adam
 from fastrelu.scenarios._base import Arm
 
 NAME = "born-dead"
@@ -30,33 +32,30 @@ def _sizes(width: int) -> list[int]:
 
 
 def data(seed: int):
-    import fastrelu as fr
 
-    return fr.data.abs1d(64, seed=seed)
+    return datasets.abs1d(64, seed=seed)
 
 
 def arms() -> list[Arm]:
-    import fastrelu as fr
 
-    opt = lambda: fr.Adam(1e-3)  # noqa: E731
+    opt = lambda: Adam(1e-3)  # noqa: E731
     return [
-        Arm(f"He, width {NARROW}", "broken", lambda s: fr.MLP(_sizes(NARROW), init="he", seed=s), opt),
-        Arm(f"He, width {WIDE}", "fix", lambda s: fr.MLP(_sizes(WIDE), init="he", seed=s), opt),
-        Arm(f"RAI, width {NARROW}", "partial", lambda s: fr.MLP(_sizes(NARROW), init="rai", seed=s), opt),
+        Arm(f"He, width {NARROW}", "broken", lambda s: MLP(_sizes(NARROW), init="he", seed=s), opt),
+        Arm(f"He, width {WIDE}", "fix", lambda s: MLP(_sizes(WIDE), init="he", seed=s), opt),
+        Arm(f"RAI, width {NARROW}", "partial", lambda s: MLP(_sizes(NARROW), init="rai", seed=s), opt),
     ]
 
 
 def born_dead(net, X) -> bool:
     """True if some hidden layer of ``net`` has no unit with a positive ReLU input on any row of X."""
-    return any(bool(np.all(p.max(axis=0) <= 0)) for p in net.preactivations(X))
+    return rules.has_dead_layer(rules.dead_fractions(net.preactivations(X)))
 
 
 def born_dead_probability(init: str, width: int, seeds, X) -> float:
     """Fraction of ``seeds`` whose freshly initialized ``width x DEPTH`` net is born dead on X."""
-    import fastrelu as fr
 
     seeds = list(seeds)
-    dead = sum(born_dead(fr.MLP(_sizes(width), init=init, seed=s), X) for s in seeds)
+    dead = sum(born_dead(MLP(_sizes(width), init=init, seed=s), X) for s in seeds)
     return dead / len(seeds)
 
 

@@ -11,6 +11,8 @@ skip path; batch normalization re-standardizes each layer, restoring the input-d
 """
 from __future__ import annotations
 
+from fastrelu.network import MLP
+from fastrelu.optim import SGD
 from fastrelu.scenarios._base import TEACHER_DATA, Arm, teacher_data
 
 NAME = "deep-plain"
@@ -23,13 +25,12 @@ data = teacher_data
 
 
 def arms() -> list[Arm]:
-    import fastrelu as fr
 
-    opt = lambda: fr.SGD(0.01)  # noqa: E731
+    opt = lambda: SGD(0.01)  # noqa: E731
     return [
-        Arm("plain, 20 layers", "broken", lambda s: fr.MLP(SIZES, init="torch_default", seed=s), opt),
+        Arm("plain, 20 layers", "broken", lambda s: MLP(SIZES, init="torch_default", seed=s), opt),
         Arm("scaled residual", "fix",
-            lambda s: fr.MLP(SIZES, init="torch_default", seed=s, residual=True), opt),
+            lambda s: MLP(SIZES, init="torch_default", seed=s, residual=True), opt),
         Arm("batch norm", "fix",
-            lambda s: fr.MLP(SIZES, init="torch_default", seed=s, batchnorm=True), opt),
+            lambda s: MLP(SIZES, init="torch_default", seed=s, batchnorm=True), opt),
     ]

@@ -11,6 +11,8 @@ all train.
 """
 from __future__ import annotations
 
+from fastrelu.network import MLP
+from fastrelu.optim import SGD, Adam, RMSprop
 from fastrelu.scenarios._base import TEACHER_DATA, Arm, teacher_data
 
 NAME = "lr-explosion"
@@ -22,14 +24,13 @@ data = teacher_data
 
 
 def arms() -> list[Arm]:
-    import fastrelu as fr
 
-    net = lambda s: fr.MLP(SIZES, init="he", seed=s)  # noqa: E731
+    net = lambda s: MLP(SIZES, init="he", seed=s)  # noqa: E731
     return [
-        Arm("SGD lr=10", "broken", net, lambda: fr.SGD(10.0)),
-        Arm("SGD lr=10 clip=1", "broken", net, lambda: fr.SGD(10.0), clip_norm=1.0),
-        Arm("SGD lr=0.05", "fix", net, lambda: fr.SGD(0.05)),
-        Arm("Adam lr=1e-3", "fix", net, lambda: fr.Adam(1e-3)),
-        Arm("RMSprop lr=1e-3", "fix", net, lambda: fr.RMSprop(1e-3)),
-        Arm("SGD lr=10 clip=0.01", "fix", net, lambda: fr.SGD(10.0), clip_norm=0.01),
+        Arm("SGD lr=10", "broken", net, lambda: SGD(10.0)),
+        Arm("SGD lr=10 clip=1", "broken", net, lambda: SGD(10.0), clip_norm=1.0),
+        Arm("SGD lr=0.05", "fix", net, lambda: SGD(0.05)),
+        Arm("Adam lr=1e-3", "fix", net, lambda: Adam(1e-3)),
+        Arm("RMSprop lr=1e-3", "fix", net, lambda: RMSprop(1e-3)),
+        Arm("SGD lr=10 clip=0.01", "fix", net, lambda: SGD(10.0), clip_norm=0.01),
     ]

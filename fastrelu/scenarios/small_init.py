@@ -9,6 +9,8 @@ is survivable at this depth but shrinks the signal 64-fold.
 """
 from __future__ import annotations
 
+from fastrelu.network import MLP
+from fastrelu.optim import SGD
 from fastrelu.scenarios._base import TEACHER_DATA, Arm, teacher_data
 
 NAME = "small-init"
@@ -20,11 +22,10 @@ data = teacher_data
 
 
 def arms() -> list[Arm]:
-    import fastrelu as fr
 
-    opt = lambda: fr.SGD(0.01)  # noqa: E731  (0.05 made the He arm diverge for 5 of 20 seeds)
+    opt = lambda: SGD(0.01)  # noqa: E731  (0.05 made the He arm diverge for 5 of 20 seeds)
     return [
-        Arm("small init (std 0.01)", "broken", lambda s: fr.MLP(SIZES, init="small", seed=s), opt),
-        Arm("He init", "fix", lambda s: fr.MLP(SIZES, init="he", seed=s), opt),
-        Arm("Xavier init", "fix", lambda s: fr.MLP(SIZES, init="xavier", seed=s), opt),
+        Arm("small init (std 0.01)", "broken", lambda s: MLP(SIZES, init="small", seed=s), opt),
+        Arm("He init", "fix", lambda s: MLP(SIZES, init="he", seed=s), opt),
+        Arm("Xavier init", "fix", lambda s: MLP(SIZES, init="xavier", seed=s), opt),
     ]

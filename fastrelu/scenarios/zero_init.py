@@ -7,6 +7,8 @@ and it learns the mean of the targets.
 """
 from __future__ import annotations
 
+from fastrelu.network import MLP
+from fastrelu.optim import SGD
 from fastrelu.scenarios._base import TEACHER_DATA, Arm, teacher_data
 
 NAME = "zero-init"
@@ -18,9 +20,8 @@ data = teacher_data
 
 
 def arms() -> list[Arm]:
-    import fastrelu as fr
 
     return [
-        Arm("zeros init", "broken", lambda s: fr.MLP(SIZES, init="zeros", seed=s), lambda: fr.SGD(0.05)),
-        Arm("He init", "fix", lambda s: fr.MLP(SIZES, init="he", seed=s), lambda: fr.SGD(0.05)),
+        Arm("zeros init", "broken", lambda s: MLP(SIZES, init="zeros", seed=s), lambda: SGD(0.05)),
+        Arm("He init", "fix", lambda s: MLP(SIZES, init="he", seed=s), lambda: SGD(0.05)),
     ]

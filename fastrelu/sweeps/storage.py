@@ -20,6 +20,8 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
+from fastrelu import _validation as v
+
 try:  # POSIX only; elsewhere concurrent sweeps on one file are simply not detected
     import fcntl
 except ImportError:  # pragma: no cover
@@ -44,9 +46,9 @@ def journal_path(out: "str | os.PathLike") -> Path:
     path = Path(out)
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES:
-        raise ValueError(f"out: expected a path ending in {', '.join(SUFFIXES)}, got {str(out)!r}")
+        raise v.reject(ValueError, "out", str(out), "a path ending in " + ", ".join(SUFFIXES))
     if not path.parent.is_dir():
-        raise ValueError(f"out: folder {str(path.parent)!r} does not exist")
+        raise v.reject(ValueError, "out", str(out), f"a path in an existing folder ({str(path.parent)!r} does not exist)")
     return path.with_suffix(".jsonl") if suffix == ".csv" else path
 
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Callable
 
-from fastrelu.sweep.grid import KEYS
-from fastrelu.sweep.result import Pivot, SweepResult
+from fastrelu import _validation as v
+from fastrelu.sweeps.grid import KEYS
+from fastrelu.sweeps.result import Pivot, SweepResult
 
 
 @dataclass(frozen=True)
@@ -98,10 +99,7 @@ def preset(name: str) -> Preset:
     ValueError
         For an unknown name (the message lists the real ones).
     """
-    try:
-        return PRESETS[name]
-    except KeyError:
-        raise ValueError(f"unknown preset {name!r}; accepted: {', '.join(PRESETS)}") from None
+    return PRESETS[v.check("preset", name, v.Choice(PRESETS))]
 
 
 #: Above this many split combinations the default summary aggregates over them instead.
@@ -137,11 +135,3 @@ def summarize(result: SweepResult, specs: tuple) -> list[tuple[str, Pivot]]:
             out.append((title, result.pivot(spec.index, spec.columns, spec.metric, spec.agg,
                                             where=where)))
     return out
-
-
-def run_preset(name: str, *, seeds: "int | None" = None, **kwargs: Any) -> SweepResult:
-    """Run a preset through :func:`fastrelu.sweep.sweep`; ``kwargs`` override its settings."""
-    from fastrelu.sweep.runner import sweep
-
-    p = preset(name)
-    return sweep(p.grid(seeds), **{**p.settings, **kwargs})

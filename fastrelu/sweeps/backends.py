@@ -1,6 +1,6 @@
 """Where the chunks of a sweep run: in this process, or on a Dask cluster.
 
-Both backends call :func:`~fastrelu.sweep.group.train_group` once per chunk and hand
+Both backends call :func:`~fastrelu.sweeps.group.train_group` once per chunk and hand
 ``(chunk, rows)`` to ``on_done`` as soon as a chunk finishes, so rows are stored while the
 sweep is still running. Rows do not depend on the backend: a row is a pure function of its
 grid point, the data and the training settings.
@@ -13,10 +13,10 @@ import os
 import threading
 from typing import Any, Callable, Iterator
 
-from fastrelu.sweep.grid import Chunk
-from fastrelu.sweep.group import Dataset, train_group
+from fastrelu.sweeps.grid import Chunk
+from fastrelu.sweeps.group import Dataset, train_group
 
-log = logging.getLogger("fastrelu.sweep")
+log = logging.getLogger("fastrelu.sweeps")
 
 OnDone = Callable[[Chunk, list], None]
 

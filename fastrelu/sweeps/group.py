@@ -8,21 +8,21 @@ ensemble's rows must equal bit for bit.
 from __future__ import annotations
 
 import hashlib
-import math
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-# COLLAPSE_RATIO (1e-3): the collapse threshold shared with fr.diagnose.
-from fastrelu.diagnostics import COLLAPSE_RATIO
-from fastrelu.sweep.grid import KEYS
+from fastrelu import _validation as v
+from fastrelu import optim, rules
+from fastrelu._format import finite_or_none
+from fastrelu.ensemble import Ensemble
+from fastrelu.network import MLP
+from fastrelu.sweeps.grid import KEYS
+from fastrelu.training import fit
 
 #: Dataset names ``sweep(data=...)`` accepts (``fastrelu.data.make(name)`` with its defaults).
 DATASETS: tuple[str, ...] = ("teacher", "abs1d")
-
-#: Losses a sweep can train with.
-LOSSES: tuple[str, ...] = ("mse", "cross_entropy")
 
 #: Metric fields of every row, in order, after the grid keys.
 METRICS: tuple[str, ...] = (
@@ -58,7 +58,7 @@ class Dataset:
         cross-entropy): the yardstick of the collapse rule. Computed once."""
         cached = self.__dict__.get("_target_std")
         if cached is None:
-            cached = float(np.std(_targets(self), axis=0).mean())
+            cached = rules.target_std(self.y, "cross_entropy" if self.y.ndim == 1 else "mse")
             object.__setattr__(self, "_target_std", cached)
         return cached
 
@@ -84,66 +84,52 @@ def resolve_data(data: Any, loss: str = "mse") -> Dataset:
         Unknown name, wrong shapes, non-finite values, or a constant target (collapse is
         measured relative to the target's spread).
     """
-    if loss not in LOSSES:
-        raise ValueError(f"loss: unknown loss {loss!r}; accepted: {', '.join(LOSSES)}")
+    loss = v.check("loss", loss, v.Choice(rules.LOSSES))
+    accepted = f"a dataset name ({', '.join(map(repr, DATASETS))}) or an (X, y) pair of arrays"
     name = None
     if isinstance(data, str):
         if data not in DATASETS:
-            raise ValueError(f"data: unknown dataset {data!r}; accepted: {', '.join(DATASETS)} "
-                             "or an (X, y) pair of arrays")
+            raise v.reject(ValueError, "data", data, accepted)
         from fastrelu.data import make
 
         name = data
         data = make(data)
     if not isinstance(data, (tuple, list)) or len(data) != 2:
-        raise ValueError(f"data: expected a dataset name ({', '.join(DATASETS)}) or an (X, y) "
-                         f"pair, got {type(data).__name__}")
-    X = np.asarray(data[0])
-    y = np.asarray(data[1])
+        raise v.reject(TypeError, "data", data, accepted)
+    return _dataset(np.asarray(data[0]), np.asarray(data[1]), name, loss)
+
+
+def _dataset(X: np.ndarray, y: np.ndarray, name: "str | None", loss: str) -> Dataset:
+    """Check the arrays of ``data`` and fingerprint them."""
     if X.ndim != 2 or X.shape[0] < 2 or X.shape[1] < 1:
-        raise ValueError(f"data: X must be 2-D with at least 2 rows, got shape {X.shape}")
+        raise ValueError(f"data: X of shape {X.shape} is not accepted; expected 2-D with at least 2 rows")
     if not np.issubdtype(X.dtype, np.number) or not np.all(np.isfinite(X)):
-        raise ValueError("data: X must be numeric and finite")
+        raise ValueError(f"data: X of dtype {X.dtype} with NaN, inf or non-numbers is not accepted; "
+                         "expected finite numbers")
     X = np.ascontiguousarray(X, dtype=np.float32)
     if y.shape[:1] != X.shape[:1]:
-        raise ValueError(f"data: X has {X.shape[0]} rows but y has shape {y.shape}")
+        raise ValueError(f"data: y of shape {y.shape} is not accepted; expected {X.shape[0]} rows like X")
     if loss == "mse":
         if y.ndim not in (1, 2) or not np.issubdtype(y.dtype, np.number) or not np.all(np.isfinite(y)):
-            raise ValueError(f"data: y must be a finite numeric (n,) or (n, k) array for mse, "
-                             f"got shape {y.shape} dtype {y.dtype}")
+            raise ValueError(f"data: y of shape {y.shape} and dtype {y.dtype} is not accepted; expected "
+                             "a finite numeric (n,) or (n, k) array for mse")
         y = np.ascontiguousarray(y.reshape(len(y), -1), dtype=np.float32)
-        if float(np.std(y.astype(np.float64), axis=0).mean()) == 0.0:
-            raise ValueError("data: y is constant; collapse is measured against the spread of y")
+        if rules.target_std(y, "mse") == 0.0:
+            raise ValueError("data: a constant y is not accepted; expected targets that vary "
+                             "(collapse is measured against the spread of y)")
     else:
         if y.ndim != 1 or not np.issubdtype(y.dtype, np.integer) or y.min() < 0:
-            raise ValueError("data: cross_entropy needs y as a 1-D array of labels >= 0")
+            raise ValueError(f"data: y of shape {y.shape} and dtype {y.dtype} is not accepted; "
+                             "expected a 1-D array of integer labels >= 0 for cross_entropy")
         y = np.ascontiguousarray(y, dtype=np.int64)
         if np.unique(y).size < 2:
-            raise ValueError("data: y has a single class; collapse needs at least two")
+            raise ValueError("data: y with a single class is not accepted; expected at least two "
+                             "(collapse is measured against the spread of the labels)")
     h = hashlib.sha256()
     for a in (X, y):
         h.update(f"{a.dtype.str}{a.shape}".encode())
         h.update(a.tobytes())
     return Dataset(X, y, name, h.hexdigest())
-
-
-def _targets(ds: Dataset) -> np.ndarray:
-    """Targets as float64 ``(n, k)``: one-hot labels for cross-entropy."""
-    if ds.y.ndim == 1:
-        return np.eye(ds.n_out)[ds.y]
-    return ds.y.astype(np.float64)
-
-
-def _loss(out: np.ndarray, ds: Dataset, loss: str) -> float:
-    if loss == "mse":
-        return float(np.mean((out - ds.y.astype(np.float64)) ** 2))
-    z = out - out.max(axis=1, keepdims=True)
-    logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
-    return float(-np.mean(logp[np.arange(len(ds.y)), ds.y]))
-
-
-def _finite(x: float) -> "float | None":
-    return x if math.isfinite(x) else None
 
 
 def measure(net: Any, ds: Dataset, loss: str) -> dict:
@@ -158,28 +144,21 @@ def measure(net: Any, ds: Dataset, loss: str) -> dict:
     Only the cheap part of ``diagnose`` is computed (no cosines, gradients or causes), so
     thousands of nets per second can be measured; a test checks both agree.
     """
-    pre = net.preactivations(ds.X)  # hidden layers of a sweep net share one width: stack them
-    dead = (np.stack(pre).max(axis=1) <= 0).mean(axis=1).tolist() if pre else []
+    pre = net.preactivations(ds.X)
+    dead = rules.dead_fractions(pre)
     out = np.asarray(net.forward(ds.X), dtype=np.float64)
+    finite = bool(np.all(np.isfinite(net.params))) and bool(np.all(np.isfinite(out)))
+    out_std = rules.output_std(out) if finite else float("nan")
     target_std = ds.target_std
-    params_finite = bool(np.all(np.isfinite(net.params)))
-    finite = params_finite and bool(np.all(np.isfinite(out)))
-    out_std = float(np.std(out, axis=0).mean()) if finite else math.nan
     return {
-        "collapsed": bool((not finite) or out_std <= COLLAPSE_RATIO * target_std),
-        "output_std_ratio": _finite(out_std / target_std),
+        "collapsed": rules.is_collapsed(out_std, target_std, finite),
+        "output_std_ratio": finite_or_none(out_std / target_std),
         "dead_fraction": dead,
         "dead_fraction_max": max(dead) if dead else None,
         "dead_fraction_mean": float(np.mean(dead)) if dead else None,
-        "dead_layer": bool(dead) and max(dead) == 1.0,
-        "final_loss": _finite(_loss(out, ds, loss)) if finite else None,
+        "dead_layer": rules.has_dead_layer(dead),
+        "final_loss": finite_or_none(rules.mean_loss(out, ds.y, loss)) if finite else None,
     }
-
-
-def _optimizer(name: str, lr: float) -> Any:
-    import fastrelu as fr
-
-    return {"sgd": fr.SGD, "adam": fr.Adam, "rmsprop": fr.RMSprop}[name](lr=lr)
 
 
 #: Engines of :func:`train_group`: "ensemble" (fr.Ensemble, one kernel for the whole group)
@@ -203,7 +182,7 @@ def train_group(
     arch : dict
         ``width``, ``depth``, ``residual``, ``batchnorm``, ``optimizer`` shared by the points.
     points : sequence of dict
-        Complete grid points (all keys of :data:`~fastrelu.sweep.grid.KEYS`).
+        Complete grid points (all keys of :data:`~fastrelu.sweeps.grid.KEYS`).
     data : Dataset
         From :func:`resolve_data`.
     steps : int
@@ -220,8 +199,7 @@ def train_group(
         Grid values followed by :data:`METRICS`. Each net uses its point's ``seed`` for both
         its initialization and its batch order, so a row is a pure function of its point.
     """
-    if engine not in ENGINES:
-        raise ValueError(f"engine: unknown engine {engine!r}; accepted: {', '.join(ENGINES)}")
+    engine = v.check("engine", engine, v.Choice(ENGINES))
     if not points:
         return []
     sizes = [data.X.shape[1]] + [int(arch["width"])] * int(arch["depth"]) + [data.n_out]
@@ -240,29 +218,27 @@ def train_group(
 
 
 def _train_ensemble(sizes, arch, points, data, steps, batch_size, loss):
-    import fastrelu as fr
 
-    ens = fr.Ensemble(sizes, seeds=[p["seed"] for p in points], init=[p["init"] for p in points],
+    ens = Ensemble(sizes, seeds=[p["seed"] for p in points], init=[p["init"] for p in points],
                       bias=[p["bias"] for p in points], residual=bool(arch["residual"]),
                       batchnorm=bool(arch["batchnorm"]))
     if steps == 0:
         return ens.members, [(None, 0)] * len(points)
-    hist = ens.fit(data.X, data.y, optimizer=[_optimizer(arch["optimizer"], p["lr"]) for p in points],
+    hist = ens.fit(data.X, data.y, optimizer=[optim.from_name(arch["optimizer"], p["lr"]) for p in points],
                    loss=loss, steps=steps, batch_size=batch_size)
     return ens.members, [(None if d is None else int(d), int(s))
                          for d, s in zip(hist.diverged_at, hist.steps)]
 
 
 def _train_each(sizes, arch, points, data, steps, batch_size, loss):
-    import fastrelu as fr
 
     nets, hists = [], []
     for p in points:
-        net = fr.MLP(sizes, init=p["init"], bias=p["bias"], seed=p["seed"],
+        net = MLP(sizes, init=p["init"], bias=p["bias"], seed=p["seed"],
                      residual=bool(arch["residual"]), batchnorm=bool(arch["batchnorm"]))
         diverged_at, steps_run = None, 0
         if steps > 0:
-            hist = fr.fit(net, data.X, data.y, optimizer=_optimizer(arch["optimizer"], p["lr"]),
+            hist = fit(net, data.X, data.y, optimizer=optim.from_name(arch["optimizer"], p["lr"]),
                           loss=loss, steps=steps, batch_size=batch_size, seed=p["seed"])
             diverged_at = None if hist.diverged_at is None else int(hist.diverged_at)
             steps_run = int(hist.steps)

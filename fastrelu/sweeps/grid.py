@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import json
 import math
-import numbers
-import operator
 from dataclasses import dataclass
 from typing import Any, Iterator, Mapping
 
 import numpy as np
 
+from fastrelu import _validation as v
+from fastrelu import optim
 from fastrelu.init import DRAWS_BIASES, SCHEMES
 
 #: Every grid key, in canonical order (rows and CSV columns follow it).
@@ -43,53 +43,12 @@ DEFAULTS: dict[str, Any] = {
 #: Those in ``DRAWS_BIASES`` draw their own biases (``fr.MLP`` then requires ``bias=0``).
 INITS: tuple[str, ...] = tuple(SCHEMES)
 
-#: Optimizers a sweep can build from a learning rate (torch defaults for everything else).
-OPTIMIZERS: tuple[str, ...] = ("sgd", "adam", "rmsprop")
-
-
-def _int(key: str, value: Any, minimum: int) -> int:
-    if isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"grid[{key!r}]: expected integers, got the boolean {value!r}")
-    try:
-        out = operator.index(value)
-    except TypeError:
-        raise ValueError(
-            f"grid[{key!r}]: expected integers >= {minimum}, got {value!r} "
-            f"({type(value).__name__})"
-        ) from None
-    if out < minimum:
-        raise ValueError(f"grid[{key!r}]: expected integers >= {minimum}, got {out}")
-    return int(out)
-
-
-def _float(key: str, value: Any, positive: bool) -> float:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise ValueError(f"grid[{key!r}]: expected numbers, got {value!r} ({type(value).__name__})")
-    out = float(value)
-    if not math.isfinite(out) or (positive and out <= 0.0):
-        need = "finite numbers > 0" if positive else "finite numbers"
-        raise ValueError(f"grid[{key!r}]: expected {need}, got {value!r}")
-    return out
-
-
-def _choice(key: str, value: Any, choices: tuple[str, ...]) -> str:
-    if not isinstance(value, str):
-        if callable(value):
-            raise ValueError(
-                f"grid[{key!r}]: callables cannot be swept (a sweep point needs a canonical "
-                f"name); accepted: {', '.join(choices)}"
-            )
-        raise ValueError(f"grid[{key!r}]: expected one of {', '.join(choices)}; got {value!r}")
-    low = value.strip().lower()
-    if low not in choices:
-        raise ValueError(f"grid[{key!r}]: unknown value {value!r}; accepted: {', '.join(choices)}")
-    return low
-
-
-def _bool(key: str, value: Any) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"grid[{key!r}]: expected True or False, got {value!r}")
-    return bool(value)
+#: What each key accepts (one constraint per key; strings are matched case-insensitively).
+CONSTRAINTS: dict[str, v.Constraint] = {
+    "width": v.Int(minimum=1), "depth": v.Int(minimum=1), "seed": v.Int(minimum=0),
+    "lr": v.Real(positive=True), "bias": v.Real(), "init": v.Choice(INITS),
+    "optimizer": v.Choice(optim.NAMES), "residual": v.Bool(), "batchnorm": v.Bool(),
+}
 
 
 def normalize_value(key: str, value: Any) -> Any:
@@ -97,24 +56,19 @@ def normalize_value(key: str, value: Any) -> Any:
 
     Raises
     ------
-    ValueError
+    TypeError, ValueError
         If ``key`` is unknown or ``value`` is not acceptable for it.
     """
-    if key in ("width", "depth"):
-        return _int(key, value, 1)
-    if key == "seed":
-        return _int(key, value, 0)
-    if key == "lr":
-        return _float(key, value, positive=True)
-    if key == "bias":
-        return _float(key, value, positive=False)
-    if key == "init":
-        return _choice(key, value, INITS)
-    if key == "optimizer":
-        return _choice(key, value, OPTIMIZERS)
-    if key in ("residual", "batchnorm"):
-        return _bool(key, value)
-    raise ValueError(f"unknown grid key {key!r}; accepted keys: {', '.join(KEYS)}")
+    if key not in CONSTRAINTS:
+        raise v.reject(ValueError, "grid key", key, "one of " + ", ".join(map(repr, KEYS)))
+    constraint = CONSTRAINTS[key]
+    if isinstance(constraint, v.Choice):
+        if callable(value):
+            raise v.reject(TypeError, f"grid[{key!r}]", value, constraint.accepted()
+                           + " (callables cannot be swept: a sweep point needs a canonical name)")
+        if isinstance(value, str):
+            value = value.strip().lower()
+    return constraint.check(f"grid[{key!r}]", value)
 
 
 def canonical_key(point: Mapping[str, Any]) -> str:
@@ -172,12 +126,10 @@ class Grid:
 
     def __init__(self, grid: Mapping[str, Any], *, optimizer: str = "sgd") -> None:
         if not isinstance(grid, Mapping):
-            raise ValueError(f"grid: expected a dict of lists, got {type(grid).__name__}")
+            raise v.reject(TypeError, "grid", grid, "a dict of lists, keys among " + ", ".join(KEYS))
         unknown = [k for k in grid if k not in KEYS]
         if unknown:
-            raise ValueError(
-                f"grid: unknown key {unknown[0]!r}; accepted keys: {', '.join(KEYS)}"
-            )
+            raise v.reject(ValueError, "grid key", unknown[0], "one of " + ", ".join(map(repr, KEYS)))
         self.given: tuple[str, ...] = tuple(k for k in grid)
         self.values: dict[str, list] = {}
         for key in KEYS:
@@ -190,8 +142,8 @@ class Grid:
         drawn = [i for i in self.values["init"] if i in DRAWS_BIASES]
         if drawn and any(b != 0.0 for b in self.values["bias"]):
             raise ValueError(
-                f"grid: init {drawn[0]!r} draws its own biases, so it cannot be combined with a "
-                f"nonzero 'bias'; sweep those inits with bias [0.0] in a separate grid"
+                f"grid['bias']={self.values['bias']!r} with init {drawn[0]!r} is not accepted; "
+                f"expected bias [0.0]: that init draws its own biases (sweep it in a separate grid)"
             )
         self._pos = {k: vals if isinstance(vals, range) else {v: i for i, v in enumerate(vals)}
                      for k, vals in self.values.items()}
@@ -202,23 +154,21 @@ class Grid:
         if isinstance(values, range) and key in ("width", "depth", "seed"):
             # kept lazily (a million seeds stay a range); only its ends need checking
             if len(values) == 0:
-                raise ValueError(f"grid[{key!r}]: empty list; give at least one value")
+                raise v.reject(ValueError, f"grid[{key!r}]", values, "a non-empty list")
             normalize_value(key, min(values[0], values[-1]))
             return values
         if isinstance(values, (str, bytes, Mapping)) or not hasattr(values, "__iter__"):
-            raise ValueError(
-                f"grid[{key!r}]: expected a list of values, got {values!r} (write [{values!r}])"
-            )
+            raise v.reject(TypeError, f"grid[{key!r}]", values, f"a list of values (write [{values!r}])")
         if isinstance(values, np.ndarray) and values.ndim != 1:
-            raise ValueError(f"grid[{key!r}]: expected a 1-D list, got an array of shape {values.shape}")
-        out = [normalize_value(key, v) for v in values]
+            raise ValueError(f"grid[{key!r}] of shape {values.shape} is not accepted; expected a 1-D list")
+        out = [normalize_value(key, x) for x in values]
         if not out:
-            raise ValueError(f"grid[{key!r}]: empty list; give at least one value")
+            raise v.reject(ValueError, f"grid[{key!r}]", values, "a non-empty list")
         seen: set = set()
-        for v in out:
-            if v in seen:  # values of one key share one canonical type, so == is exact
-                raise ValueError(f"grid[{key!r}]: duplicate value {v!r}")
-            seen.add(v)
+        for x in out:
+            if x in seen:  # values of one key share one canonical type, so == is exact
+                raise v.reject(ValueError, f"grid[{key!r}]", values, f"distinct values ({x!r} is repeated)")
+            seen.add(x)
         return out
 
     @property
@@ -268,8 +218,7 @@ class Grid:
         """Yield lazily :class:`Chunk` objects of at most ``chunk_size`` points of one
         architecture, leaving out points whose index is marked in ``done`` (one byte per
         point, nonzero = finished)."""
-        if chunk_size < 1:
-            raise ValueError(f"chunk_size: expected an integer >= 1, got {chunk_size}")
+        chunk_size = v.check("chunk_size", chunk_size, v.Int(minimum=1))
         arch_key = None
         indices: list[int] = []
         points: list[dict] = []

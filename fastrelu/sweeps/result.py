@@ -11,9 +11,10 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 
-from fastrelu.sweep.grid import KEYS
-from fastrelu.sweep.group import METRICS
-from fastrelu.sweep.storage import write_atomic
+from fastrelu import _validation as v
+from fastrelu.sweeps.grid import KEYS
+from fastrelu.sweeps.group import METRICS
+from fastrelu.sweeps.storage import write_atomic
 
 #: Every field of a row, in order.
 FIELDS: tuple[str, ...] = KEYS + METRICS
@@ -140,6 +141,15 @@ class SweepResult:
         Rows loaded from an existing ``out`` journal instead of being recomputed.
     elapsed : float
         Wall seconds of the sweep call.
+
+    Examples
+    --------
+    >>> import fastrelu as fr
+    >>> res = fr.sweep({"width": [2, 16], "depth": [8], "seed": range(20)}, data="abs1d", steps=0)
+    >>> len(res), res.varying
+    (40, ('width', 'seed'))
+    >>> res.pivot("depth", "width", "dead_layer").values.round(2).tolist()
+    [[0.95, 0.0]]
     """
 
     def __init__(self, grid: dict, config: dict, varying: Sequence[str]) -> None:
@@ -183,8 +193,9 @@ class SweepResult:
             field.
         """
         if name not in FIELDS or name == "dead_fraction":
-            raise ValueError(f"column: unknown or ragged field {name!r}; accepted: "
-                             f"{', '.join(f for f in FIELDS if f != 'dead_fraction')}")
+            raise v.reject(ValueError, "column", name, "one of " + ", ".join(
+                f for f in FIELDS if f != "dead_fraction") + " (dead_fraction is ragged: use "
+                "dead_fraction_max or dead_fraction_mean)")
         raw = self._cols.cols[name]
         if name in _STR:
             codes = np.array(self._cols.codes[name] or [""], dtype=object)
@@ -256,21 +267,16 @@ class SweepResult:
         ValueError
             Unknown key, metric or aggregate.
         """
-        for name, key in (("index", index), ("columns", columns)):
-            if key not in KEYS:
-                raise ValueError(f"pivot: {name}={key!r} is not a grid key; accepted: {', '.join(KEYS)}")
+        index = v.check("index", index, v.Choice(KEYS))
+        columns = v.check("columns", columns, v.Choice(KEYS))
         if index == columns:
-            raise ValueError(f"pivot: index and columns must differ, both are {index!r}")
-        if agg not in _AGGS:
-            raise ValueError(f"pivot: unknown agg {agg!r}; accepted: {', '.join(_AGGS)}")
-        if metric in _STR or metric not in FIELDS:
-            raise ValueError(f"pivot: metric {metric!r} is not a numeric field; accepted: "
-                             f"{', '.join(f for f in FIELDS if f not in _STR)}")
+            raise v.reject(ValueError, "columns", columns, f"a grid key other than index={index!r}")
+        agg = v.check("agg", agg, v.Choice(_AGGS))
+        metric = v.check("metric", metric, v.Choice(f for f in FIELDS if f not in _STR))
         where = dict(where or {})
         keep = np.ones(len(self), dtype=bool)
         for key, value in where.items():
-            if key not in FIELDS:
-                raise ValueError(f"pivot: where key {key!r} is not a field")
+            v.check("where key", key, v.Choice(FIELDS))
             keep &= self.column(key) == value
         if metric == "dead_fraction":
             metric = "dead_fraction_mean"
