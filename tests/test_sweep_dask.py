@@ -160,3 +160,37 @@ def test_cli_dask_address(inproc_address):
     doc = json.loads(res.stdout)
     assert doc["backend"] == "dask"
     assert json.dumps(doc["rows"]) == json.dumps(sweep(GRID, **SETTINGS).rows)
+
+
+UNGUARDED = """
+import fastrelu as fr
+res = fr.sweep({"width": [3], "seed": range(2)}, steps=0, backend="dask", workers=1)
+print("swept", len(res))
+"""
+
+
+def _run_script(tmp_path, text):
+    import subprocess
+    import sys
+
+    script = tmp_path / "my_sweep.py"
+    script.write_text(text)
+    return subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          cwd=tmp_path, timeout=300)
+
+
+def test_unguarded_script_stops_with_one_clear_message(tmp_path):
+    out = _run_script(tmp_path, UNGUARDED)
+    assert out.returncode == 1 and "swept" not in out.stdout
+    last = out.stderr.strip().splitlines()[-1]
+    assert last.startswith("fastrelu.sweeps.backends.MainGuardError: backend='dask' was called from the top "
+                           f"level of {tmp_path / 'my_sweep.py'} (line 3) without an 'if __name__ == \"__main__\":' guard")
+    assert "re-import this script" in last
+    assert "Nanny" not in out.stderr
+
+
+def test_guarded_script_runs_on_worker_processes(tmp_path):
+    body = "\n".join("    " + line for line in UNGUARDED.strip().splitlines())
+    out = _run_script(tmp_path, 'if __name__ == "__main__":\n' + body + "\n")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "swept 2"

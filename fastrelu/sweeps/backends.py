@@ -7,9 +7,11 @@ grid point, the data and the training settings.
 """
 from __future__ import annotations
 
+import ast
 import logging
 import math
 import os
+import sys
 import threading
 from typing import Any, Callable, Iterator
 
@@ -53,6 +55,63 @@ def run_local(chunks: Iterator[Chunk], data: Dataset, settings: dict, on_done: O
 def default_workers() -> int:
     """Worker processes of an embedded cluster when ``workers`` is not given: one per core."""
     return max(1, os.cpu_count() or 1)
+
+
+class MainGuardError(RuntimeError):
+    """An embedded Dask cluster was asked for from a script's unguarded top level."""
+
+
+def check_main_guard() -> None:
+    """Refuse, before any work, to start worker processes from an unguarded script.
+
+    Dask's worker processes start with the ``spawn`` method, which re-imports the main script
+    in each of them; a sweep called at the script's top level would then run again in every
+    worker, and Dask stops with "Nanny failed to start" after a long traceback. The call is
+    found by walking up to the main script's module frame and reading whether that line sits
+    inside an ``if __name__ == "__main__":`` block. Interactive sessions (no script file) and
+    guarded scripts pass.
+
+    Raises
+    ------
+    MainGuardError
+        Naming the script, the line and the fix.
+    """
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    if main is None or not path or not os.path.isfile(path):
+        return
+    frame = sys._getframe(1)
+    while frame is not None and not (frame.f_globals is vars(main) and frame.f_code.co_name == "<module>"):
+        frame = frame.f_back
+    if frame is None:
+        return
+    line = frame.f_lineno
+    try:
+        with open(path, encoding="utf-8") as fh:
+            tree = ast.parse(fh.read(), filename=path)
+    except (OSError, SyntaxError, ValueError):
+        return
+    if any(_is_main_block(node) and node.body[0].lineno <= line <= node.body[-1].end_lineno
+           for node in ast.walk(tree)):
+        return
+    raise MainGuardError(
+        f"backend='dask' was called from the top level of {path} (line {line}) without an "
+        "'if __name__ == \"__main__\":' guard. The embedded cluster starts worker processes "
+        "that re-import this script, so each of them would start this sweep again. Put the call "
+        "under 'if __name__ == \"__main__\":' (or pass address= of a running scheduler).")
+
+
+def _is_main_block(node: ast.AST) -> bool:
+    """``if __name__ == "__main__":`` (either operand order)."""
+    if not isinstance(node, ast.If) or not isinstance(node.test, ast.Compare):
+        return False
+    t = node.test
+    if len(t.ops) != 1 or not isinstance(t.ops[0], ast.Eq):
+        return False
+    sides = [t.left, t.comparators[0]]
+    names = [s.id for s in sides if isinstance(s, ast.Name)]
+    consts = [s.value for s in sides if isinstance(s, ast.Constant)]
+    return names == ["__name__"] and consts == ["__main__"]
 
 
 def connect(address: Any, workers: "int | None") -> tuple[Any, Any, bool]:

@@ -107,6 +107,9 @@ def sweep(
     ValueError
         Invalid grid or argument, unreachable scheduler, or an ``out`` file written with other
         settings: all checked before any net is trained.
+    fastrelu.sweeps.backends.MainGuardError
+        ``backend="dask"`` without ``address`` called from a script's top level without an
+        ``if __name__ == "__main__":`` guard (its worker processes would re-run the script).
 
     Examples
     --------
@@ -125,6 +128,8 @@ def sweep(
     if workers is not None and address is not None:
         raise ValueError("workers together with address is not accepted; expected one of them "
                          "(workers sizes an embedded cluster, address names a running one)")
+    if backend == "dask" and address is None:
+        backends.check_main_guard()
     report = _progress_fn(progress)
     jpath = journal_path(out) if out is not None else None
     ds = resolve_data(data, loss)
