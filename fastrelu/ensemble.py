@@ -8,7 +8,8 @@ import numpy as np
 
 from fastrelu import _validation as v
 from fastrelu.kernels import layout as K_
-from fastrelu.network import LOSS_CODES, MLP
+from fastrelu.init import FUSED_KIND, FusedInit
+from fastrelu.network import LOSS_CODES, MLP, check_init
 from fastrelu.optim import Optimizer
 from fastrelu.training import TRAINING, _schedule, check_optimizer
 
@@ -89,26 +90,42 @@ class Ensemble:
         k = len(seeds)
         if k < 1:
             raise v.reject(ValueError, "seeds", seeds, accepted)
-        inits = _per_member("init", init, k)
-        biases = _per_member("bias", bias, k)
-        nets = [MLP(sizes, init=i, bias=b, seed=s, dtype=dtype, residual=residual,
-                    residual_scale=residual_scale, batchnorm=batchnorm)
-                for i, b, s in zip(inits, biases, seeds)]
-        self.params = np.stack([n.params for n in nets])
-        self.running = np.stack([n.running for n in nets])
-        for j, net in enumerate(nets):
-            net.params = self.params[j]
-            net.running = self.running[j]
-            net._make_views()
-        self.members = nets
-        self.seeds = [int(s) for s in seeds]
+        given = _per_member("init", init, k)
+        checked = [check_init(i, b, f"[{j}]") for j, (i, b) in enumerate(zip(given, _per_member("bias", bias, k)))]
+        self.seeds = [v.check_seed(f"seeds[{j}]", s) for j, s in enumerate(seeds)]
+        # one template net gives the layout; its parameters are drawn again per member
+        self._template = MLP(sizes, init="zeros", dtype=dtype, residual=residual,
+                             residual_scale=residual_scale, batchnorm=batchnorm)
+        self.inits = [name for _, name, _ in checked]
+        self.biases = [b for _, _, b in checked]
+        self.params = np.repeat(self._template.params[None], k, axis=0)
+        self.running = np.repeat(self._template.running[None], k, axis=0)
+        _draw_members(self, [None if isinstance(g, str) else scheme for g, (scheme, _, _) in zip(given, checked)])
+        self._members: "list[MLP] | None" = None
 
     def __len__(self) -> int:
-        return len(self.members)
+        return len(self.seeds)
 
     @property
     def sizes(self) -> tuple[int, ...]:
-        return self.members[0].sizes
+        return self._template.sizes
+
+    @property
+    def members(self) -> list[MLP]:
+        """Member ``k`` as an :class:`MLP` whose parameters are a view of row ``k`` (built on
+        first use: an ensemble of a million nets holds one array, not a million objects)."""
+        if self._members is None:
+            self._members = [self.member(j) for j in range(len(self))]
+        return self._members
+
+    def member(self, j: int) -> MLP:
+        """Member ``j`` alone, as an :class:`MLP` viewing row ``j`` of the stacked parameters."""
+        net = object.__new__(MLP)
+        net.__dict__.update(self._template.__dict__)
+        net.params, net.running = self.params[j], self.running[j]
+        net.init, net.bias_init = self.inits[j], self.biases[j]
+        net._make_views()
+        return net
 
     def forward(self, X) -> np.ndarray:
         """Every member's output, shape ``(K, n, sizes[-1])``."""
@@ -131,7 +148,7 @@ class Ensemble:
         clip = clip_norm
         bseeds = [v.check_seed(f"batch_seeds[{j}]", s)
                   for j, s in enumerate(_per_member("batch_seeds", batch_seeds or self.seeds, k))]
-        first = self.members[0]
+        first = self._template
         X = v.as_matrix("X", X, first.dtype, first.sizes[0])
         yf, yi = v.as_targets(y, loss, X.shape[0], first.sizes[-1], first.dtype)
         n = X.shape[0]
@@ -154,3 +171,36 @@ class Ensemble:
                        LOSS_CODES[loss], orders, starts, kinds, hypers, states, 0, losses, ran, div, ws)
         return EnsembleHistory(loss=losses, diverged_at=[int(r) - 1 if d else None for r, d in zip(ran, div)],
                                steps=ran)
+
+
+def _draw_members(ens: Ensemble, callables: list) -> None:
+    """Every member's initial parameters, the bits ``fr.MLP(sizes, init, bias, seed)`` draws.
+
+    Members whose init has a fused plan (:data:`fastrelu.init.FUSED_KIND`) get one draw of
+    their generator each and one vectorized write for the group; the others (``rai``, and
+    callables, given in ``callables``, else None) are drawn by an ``MLP`` of their own and copied.
+    """
+    t = ens._template
+    arch = t._arch
+    w_off, b_off = arch[:, K_.W_OFF], arch[:, K_.B_OFF]
+    biases = np.asarray(ens.biases)
+    for l in range(arch.shape[0]):
+        ens.params[:, b_off[l]:b_off[l] + arch[l, K_.OUT]] = biases[:, None]
+    groups: dict[str, list[int]] = {}
+    for j, name in enumerate(ens.inits):
+        key = name if callables[j] is None and (name in FUSED_KIND or name == "zeros") else ""
+        groups.setdefault(key, []).append(j)
+    for name, rows in groups.items():
+        if name == "zeros":
+            continue   # weights stay 0 (the template's), no draws
+        if name:
+            fused = FusedInit(name, t.sizes, w_off, b_off)
+            raw = np.stack([fused.draw(np.random.default_rng(ens.seeds[j])) for j in rows])
+            block = ens.params[rows]
+            fused.apply(raw, block)
+            ens.params[rows] = block
+            continue
+        for j in rows:
+            net = MLP(t.sizes, init=callables[j] or ens.inits[j], bias=ens.biases[j], seed=ens.seeds[j], dtype=t.dtype,
+                      residual=t.residual, residual_scale=t.residual_scale, batchnorm=t.batchnorm)
+            ens.params[j] = net.params

@@ -14,6 +14,21 @@ LOSS_CODES = {"mse": K.MSE, "cross_entropy": K.CROSS_ENTROPY}
 THREADED_GRADIENT_MIN_ROWS = 16384
 
 
+def check_init(init: "str | Callable", bias: float, where: str = "") -> tuple[Callable, str, float]:
+    """``(scheme, name, bias)`` of an ``init`` argument and its ``bias``, checked together
+    (``where`` such as ``"[3]"`` names a member of an ensemble in the messages)."""
+    if callable(init):
+        scheme, init_name = init, getattr(init, "__name__", "callable")
+    else:
+        init_name = v.check_choice("init" + where, init, SCHEMES)
+        scheme = SCHEMES[init_name]
+    bias = v.check_float("bias" + where, bias)
+    if init_name in DRAWS_BIASES and bias != 0.0:
+        raise v.reject(ValueError, "bias" + where, bias,
+                       f"0.0 with init={init_name!r}, which draws the biases itself")
+    return scheme, init_name, bias
+
+
 class MLP:
     """A dense ReLU network ``sizes[0] -> ... -> sizes[-1]`` with a linear output layer.
 
@@ -53,15 +68,7 @@ class MLP:
                  dtype: Any = "float32", residual: bool = False, residual_scale: float | None = None,
                  batchnorm: bool = False) -> None:
         sizes = v.check_sizes(sizes)
-        if callable(init):
-            scheme, init_name = init, getattr(init, "__name__", "callable")
-        else:
-            init_name = v.check_choice("init", init, SCHEMES)
-            scheme = SCHEMES[init_name]
-        bias = v.check_float("bias", bias)
-        if init_name in DRAWS_BIASES and bias != 0.0:
-            raise ValueError(f"bias={bias} is not accepted with init={init_name!r}, which draws the biases "
-                             "itself; expected bias=0.0")
+        scheme, init_name, bias = check_init(init, bias)
         seed = v.check_seed("seed", seed)
         self._setup(sizes, v.check_dtype("dtype", dtype), v.check_bool("residual", residual),
                     v.check_float("residual_scale", residual_scale, positive=True, allow_none=True),
