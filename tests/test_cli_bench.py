@@ -9,11 +9,13 @@ from typer.testing import CliRunner
 from fastrelu_bench.workloads import flops_per_step, get_workload
 from fastrelu_cli.app import app
 
+from _terminal import COLUMNS_80, assert_fits_80_columns
+
 QUICK = ["--repeat", "2", "--steps", "20", "--ceiling-n", "128", "--no-cold-start", "--threads", "1"]
 
 
-def invoke(*args: str):
-    return CliRunner().invoke(app, ["bench", *args])
+def invoke(*args: str, env: dict | None = None):
+    return CliRunner().invoke(app, ["bench", *args], env=env)
 
 
 def test_bad_workload_exits_2_listing_valid_names():
@@ -129,3 +131,15 @@ def test_save_writes_the_same_document_as_json(tmp_path):
     (row,) = w["implementations"]
     assert row["name"] == "numpy" and row["status"] == "ok" and len(row["times_s"]) == 2
     assert f"{row['throughput']:,.0f}" in result.stdout  # the table shows the saved median
+
+
+@pytest.mark.parametrize("workload", ["W1", "W2"])
+def test_tables_fit_80_columns(monkeypatch, workload):
+    _without(monkeypatch, "torch", "jax")   # fastrelu and NumPy run; the peers' rows say skipped
+    result = invoke(workload, "--nets", "4", *QUICK, env=COLUMNS_80)
+    assert result.exit_code == 0, result.stderr
+    assert_fits_80_columns(result.output)
+    header = next(line for line in result.stdout.splitlines() if line.startswith("impl "))
+    assert header.split() == ["impl", "rate", "vs", "fr", "GF/s", "%ceil", "loss", "thr", "status"]
+    assert ("net-steps/s" if workload == "W2" else "rate: steps/s") in result.stdout  # the legend
+    assert "skipped" in result.stdout and "fastrelu[peers]" in result.stdout
