@@ -22,10 +22,10 @@ import pytest
 
 import numpy as np
 
-from fastrelu.benchmarks.common import (LOSS_ATOL, LOSS_RTOL, Agreement, RunResult, check_agreement,
+from fastrelu_bench.common import (LOSS_ATOL, LOSS_RTOL, Agreement, RunResult, check_agreement,
                                         evaluate_loss, thread_limit)
-from fastrelu.benchmarks.implementations import availability, implementations_for
-from fastrelu.benchmarks.workloads import Problem, get_workload, make_problem
+from fastrelu_bench.implementations import availability, implementations_for
+from fastrelu_bench.workloads import Problem, get_workload, make_problem
 
 ROUNDS = int(os.environ.get("FASTRELU_BENCH_ROUNDS", "3"))
 THREADS = int(os.environ["FASTRELU_BENCH_THREADS"]) if os.environ.get("FASTRELU_BENCH_THREADS") else None
@@ -60,7 +60,7 @@ def _build(name: str) -> Setup:
     setup = Setup(make_problem(get_workload(name, **_overrides(name))))
     warm = {}
     for impl in implementations_for(name):
-        ok, reason = availability(name, impl)
+        ok, reason = availability(impl)
         if not ok:
             setup.skipped[impl.name] = reason
             continue

@@ -1,9 +1,9 @@
-"""Workload W1: one benchmark per implementation (see fastrelu.benchmarks.workloads)."""
+"""Workload W1: one benchmark per implementation (see fastrelu_bench.workloads)."""
 from __future__ import annotations
 
 import pytest
 
-from fastrelu.benchmarks.implementations import implementations_for
+from fastrelu_bench.implementations import implementations_for
 
 
 @pytest.mark.parametrize("impl", [i.name for i in implementations_for("W1")])

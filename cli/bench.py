@@ -1,6 +1,6 @@
 """`fastrelu bench [W1|W2|W3|all]`: fastrelu against NumPy, PyTorch and JAX, side by side.
 
-All numerics live in :mod:`fastrelu.benchmarks`; this module parses options, draws the
+All numerics live in :mod:`fastrelu_bench`; this module parses options, draws the
 progress bar on stderr and renders the report (a rich table, or one JSON document on stdout).
 """
 from __future__ import annotations
@@ -57,8 +57,9 @@ def bench(
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from fastrelu.benchmarks.runner import run_benchmarks
+    from fastrelu_bench.runner import resolve_workloads, run_benchmarks
 
+    _check_peers(resolve_workloads(workload), impls)
     with Progress(TextColumn("{task.description:<34}"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=err_console, transient=True) as bar:
         task = bar.add_task("starting", total=None)
@@ -84,40 +85,76 @@ def bench(
         _render(doc)
     if not report.ok:
         err_console.print("[bold red]some implementations failed the correctness gate or raised "
-                          "(see status column)[/]")
+                          "(see the status column and the notes below each table)[/]")
         raise typer.Exit(code=1)
+
+
+def _check_peers(workloads: list[str], impls: Optional[list[str]]) -> None:
+    """Peers missing here: exit 2 if ``--impl`` asked for one, else say on stderr which are skipped."""
+    from fastrelu_bench.implementations import INSTALL_HINT, unavailable
+
+    missing = unavailable(workloads, impls)
+    if not missing:
+        return
+    modules = sorted({m for ms in missing.values() for m in ms})
+    what = f"{', '.join(missing)} need{'s' if len(missing) == 1 else ''} {' and '.join(modules)}, not installed"
+    if impls is not None:
+        raise fail(f"--impl: {what}; install the peers with: {INSTALL_HINT}")
+    err_console.print(f"skipping {what} (install the peers with: {INSTALL_HINT})",
+                      markup=False, highlight=False)
 
 
 def _fmt(value: Any, spec: str) -> str:
     return "-" if value is None else format(value, spec)
 
 
+#: Headers of the per-workload table (explained in its legend), and the colour of a status.
+_COLUMNS = ("impl", "rate", "vs fr", "GF/s", "%ceil", "loss", "thr", "status")
+_STYLE = {"ok": "green", "skipped": "yellow"}
+
+
 def _render(doc: dict) -> None:
+    """One 80-column table per workload (short headers, legend below), then the machine."""
+    for w in doc["workloads"]:
+        out_console.print(_workload_table(w))
+        for r in w["implementations"]:
+            if r["reason"]:
+                out_console.print(f"{r['name']}: {r['status']}: {r['reason']}", markup=False,
+                                  highlight=False, style=_STYLE.get(r["status"], "red"))
+        out_console.print()
+    _print_machine(doc)
+
+
+def _workload_table(w: dict) -> Any:
+    from rich import box
     from rich.table import Table
 
+    nets = f", {w['n_nets']} nets" if w["n_nets"] > 1 else ""
+    legend = [f"rate: {w['metric']}", "vs fr: median(impl) / median(fastrelu)", "GF/s: GFLOP/s"]
+    if w.get("ceiling"):
+        legend.append(f"%ceil: share of sgemm {w['ceiling']['n']}^3 measured in the same rounds "
+                      f"({w['ceiling']['gflops']:.1f} GFLOP/s)")
+    legend += [f"loss: full-data loss after training (the gate; reference {w['reference']})",
+               "thr: threads"]
+    table = Table(title=f"{w['workload']}: MLP {'-'.join(map(str, w['sizes']))}, batch "
+                  f"{w['batch_size']}, {w['steps']} steps{nets}", title_justify="left",
+                  caption="; ".join(legend), caption_justify="left", box=box.SIMPLE_HEAD,
+                  show_edge=False, pad_edge=False, collapse_padding=True)
+    for header in _COLUMNS:
+        table.add_column(header, justify="left" if header in ("impl", "status") else "right",
+                         no_wrap=True)
+    for r in w["implementations"]:
+        share = None if r["ceiling_share"] is None else 100 * r["ceiling_share"]
+        speedup = r["fastrelu_speedup"]
+        table.add_row(r["name"], _fmt(r["throughput"], ",.0f"),
+                      "-" if speedup is None else f"{speedup:.2f}x", _fmt(r["gflops"], ".1f"),
+                      _fmt(share, ".1f"), _fmt(r["final_loss"], ".5g"), _fmt(r["threads"], "d"),
+                      f"[{_STYLE.get(r['status'], 'red')}]{r['status']}[/]")
+    return table
+
+
+def _print_machine(doc: dict) -> None:
     ceiling = doc.get("ceiling")
-    for w in doc["workloads"]:
-        metric = w["metric"]
-        nets = f", {w['n_nets']} nets" if w["n_nets"] > 1 else ""
-        caption = None
-        if w.get("ceiling"):
-            caption = (f"% ceil: share of sgemm {w['ceiling']['n']}^3 measured in the same rounds: "
-                       f"{w['ceiling']['gflops']:.1f} GFLOP/s")
-        table = Table(title=f"{w['workload']}: MLP {'-'.join(map(str, w['sizes']))}, batch "
-                      f"{w['batch_size']}, {w['steps']} steps{nets}", title_justify="left",
-                      caption=caption, caption_justify="left")
-        for header in ("impl", "s/run", metric, "fastrelu x", "GFLOP/s", "% ceil", "loss", "thr"):
-            table.add_column(header, justify="left" if header == "impl" else "right", no_wrap=True)
-        table.add_column("status")
-        for r in w["implementations"]:
-            status = r["status"] if not r["reason"] else f"{r['status']}: {r['reason']}"
-            color = {"ok": "green", "skipped": "yellow"}.get(r["status"], "red")
-            share = None if r["ceiling_share"] is None else 100 * r["ceiling_share"]
-            table.add_row(r["name"], _fmt(r["median_s"], ".4f"), _fmt(r["throughput"], ",.0f"),
-                          _fmt(r["fastrelu_speedup"], ".2f") + ("x" if r["fastrelu_speedup"] else ""),
-                          _fmt(r["gflops"], ".1f"), _fmt(share, ".1f"), _fmt(r["final_loss"], ".6g"),
-                          _fmt(r["threads"], "d"), f"[{color}]{status}[/]")
-        out_console.print(table)
     if ceiling:
         out_console.print(f"machine ceiling: sgemm {ceiling['n']}^3 through NumPy: "
                           f"{ceiling['gflops']:.1f} GFLOP/s (median of all rounds; best "
@@ -125,15 +162,14 @@ def _render(doc: dict) -> None:
     cold = doc.get("cold_start")
     if cold:
         if cold["ok"]:
-            cmd = shlex.join(cold["command"])
-            cmd = cmd if len(cmd) <= 70 else cmd[:67] + "..."
-            out_console.print(f"cold start ({cmd}): empty numba cache "
-                              f"{cold['cold_s']:.2f} s, warm cache {cold['warm_s']:.2f} s")
+            out_console.print(f"cold start ({shlex.join(cold['command'])}): empty numba cache "
+                              f"{cold['cold_s']:.2f} s, warm cache {cold['warm_s']:.2f} s",
+                              markup=False, highlight=False)
         else:
-            out_console.print(f"[red]cold start failed: {cold.get('error')}[/]")
+            out_console.print(f"cold start failed: {cold.get('error')}", style="red", markup=False)
     m = doc["machine"]
     blas = ", ".join(f"{k} {v}" for k, v in (m.get("openblas_core") or {}).items()) or "unknown"
     out_console.print(f"{doc['date']}, {m.get('cpu_model', m.get('processor'))}, {m['cpu_count']} cores, "
                       f"OpenBLAS kernels: {blas}; repeat {doc['repeat']} (medians), "
-                      f"{doc.get('settle_s', 0):g} s pause before each run; "
-                      f"fastrelu x = median(impl) / median(fastrelu)")
+                      f"{doc.get('settle_s', 0):g} s pause before each run; seconds per run "
+                      "and every timing in --json", markup=False, highlight=False)

@@ -9,6 +9,7 @@ import math
 from typing import Optional
 
 import typer
+from rich.markup import escape
 
 from fastrelu_cli._common import (err_console, fail, first_run_hint, out_console, print_json,
                                   require_matplotlib, user_errors)
@@ -20,10 +21,6 @@ app = typer.Typer(
     # options may follow NAME (`fastrelu scenario lr-explosion --json`)
     context_settings={"allow_interspersed_args": True},
 )
-
-#: Names handled by the CLI itself rather than by fastrelu.scenarios.
-SPECIAL = ("list", "all")
-
 
 @app.callback(invoke_without_command=True)
 @user_errors
@@ -114,27 +111,28 @@ def _num(x, fmt: str = ".3g") -> str:
 
 
 def _table(result):
+    """One row per arm, in the scenario's order: any number of arms fits 80 columns."""
     from rich.table import Table
 
     table = Table(title=f"[bold]{result.scenario}[/] (seed {result.seed}, {result.steps} steps): "
-                  f"{result.summary}", title_justify="left", show_lines=True)
-    table.add_column("", style="bold")
+                  f"{result.summary}", title_justify="left", show_lines=True,
+                  caption=(f"data: {result.data}. dead % per hidden layer; std ratio = output std / "
+                           "target std across inputs. COLLAPSED = std ratio <= 1e-3 or outputs "
+                           "non-finite; DIVERGED = the loss or the weights overflowed at that step "
+                           "(training stopped there)."), caption_justify="left")
+    # Text columns wrap at spaces (fold a word only if it is wider than the column); numbers and
+    # the cause label never wrap, so the narrowing falls on the text columns.
+    table.add_column("arm (role)", style="bold", overflow="fold")
+    table.add_column("outcome", overflow="fold")
+    table.add_column("loss", justify="right", no_wrap=True)
+    table.add_column("dead %", justify="right", overflow="fold")
+    table.add_column("std ratio", justify="right", no_wrap=True)
+    table.add_column("cause", no_wrap=True)
     style = {"broken": "red", "fix": "green", "partial": "yellow"}
     for a in result.arms:
-        table.add_column(f"[{style[a.role]}]{a.name}[/]\n({a.role})", justify="right", overflow="fold")
-
-    def row(label, values):
-        table.add_row(label, *values)
-
-    row("outcome", [_outcome(a) for a in result.arms])
-    row("loss", [_num(a.final_loss) for a in result.arms])
-    row("dead %", [_dead(a.dead_fraction) for a in result.arms])
-    row("std ratio", [_num(a.output_std_ratio, ".2g") for a in result.arms])
-    row("cause", [a.causes[0]["cause"] if a.causes else "-" for a in result.arms])
-    table.caption = (f"data: {result.data}. dead % per hidden layer; std ratio = output std / "
-                     "target std across inputs. COLLAPSED = std ratio <= 1e-3 or outputs "
-                     "non-finite; DIVERGED = the loss or the weights overflowed at that step "
-                     "(training stopped there).")
+        table.add_row(f"{escape(a.name)} [{style[a.role]}]({a.role})[/]", _outcome(a),
+                      _num(a.final_loss), _dead(a.dead_fraction), _num(a.output_std_ratio, ".2g"),
+                      escape(a.causes[0]["cause"]) if a.causes else "-")
     return table
 
 
@@ -150,8 +148,8 @@ def _dead(fractions) -> str:
     vals = [f"{100 * d:.0f}" if d is not None and math.isfinite(d) else "nan" for d in fractions]
     if len(vals) > 6:
         worst = max((d for d in fractions if d is not None and math.isfinite(d)), default=float("nan"))
-        return f"{vals[0]},{vals[1]},...,{vals[-1]} (max {100 * worst:.0f})"
-    return ",".join(vals)
+        return f"{vals[0]}, {vals[1]}, ..., {vals[-1]} (max {100 * worst:.0f})"
+    return ", ".join(vals)
 
 
 def _print_notes(result) -> None:

@@ -101,7 +101,8 @@ def _run(grid: dict, settings: dict, specs: Any, *, out: Optional[Path], plot: O
         })
         return
     for t, p in tables:
-        out_console.print(_table(t, p))
+        for table in _tables(t, p, out_console.width):
+            out_console.print(table)
     resumed = f", {res.n_resumed} resumed from {out}" if res.n_resumed else ""
     out_console.print(f"{len(res)} points{resumed}; {computed} computed in {res.elapsed:.2f} s "
                       f"({rate:,.0f} points/s, backend {backend})", highlight=False)
@@ -123,17 +124,36 @@ def _fmt(v: float, metric: str) -> str:
     return f"{v:.3g}"
 
 
-def _table(title: str, p: Any) -> Any:
+def _tables(title: str, p: Any, width: int) -> list:
+    """The summary table, split by columns into as many tables as it takes to fit ``width``
+    (each repeats the row labels; the title says which columns it holds)."""
+    cells = [[_fmt(v, p.metric) for v in row] for row in p.values]
+    corner = f"{p.index} \\ {p.columns}"
+    first = 1 + 3 + max([len(corner)] + [len(str(r)) for r in p.row_labels])  # border, padding
+    widths = [3 + max([len(str(c))] + [len(row[j]) for row in cells]) for j, c in enumerate(p.col_labels)]
+    parts, start, used = [], 0, first
+    for j, w in enumerate(widths):
+        if j > start and used + w > width:
+            parts.append((start, j))
+            start, used = j, first
+        used += w
+    parts.append((start, len(widths)))
+    labels = p.col_labels
+    return [_table(title if len(parts) == 1 else f"{title} ({p.columns} {labels[a]} to {labels[b - 1]})",
+                   p, corner, cells, a, b) for a, b in parts]
+
+
+def _table(title: str, p: Any, corner: str, cells: list, start: int, stop: int) -> Any:
     from rich.table import Table
 
     caption = f"{p.agg} of {p.metric} over seeds and the other keys"
     t = Table(title=title, title_justify="left", min_width=max(len(title), len(caption)) + 2,
               caption=caption, caption_justify="left")
-    t.add_column(f"{p.index} \\ {p.columns}", justify="right", style="bold")
-    for c in p.col_labels:
-        t.add_column(str(c), justify="right")
-    for label, row in zip(p.row_labels, p.values):
-        t.add_row(str(label), *(_fmt(v, p.metric) for v in row))
+    t.add_column(corner, justify="right", style="bold", no_wrap=True)
+    for c in p.col_labels[start:stop]:
+        t.add_column(str(c), justify="right", no_wrap=True)
+    for label, row in zip(p.row_labels, cells):
+        t.add_row(str(label), *row[start:stop])
     return t
 
 

@@ -6,18 +6,20 @@ and must reach the same final loss to float32 tolerance.
 """
 from __future__ import annotations
 
+import pkgutil
 import statistics
+import subprocess
 import sys
 
 import numpy as np
 import pytest
 
 import fastrelu as fr
-from fastrelu.benchmarks import ceiling as ceiling_mod
-from fastrelu.benchmarks.common import RunResult, check_agreement, evaluate_loss, thread_limit
-from fastrelu.benchmarks.implementations import availability, implementations_for
-from fastrelu.benchmarks.runner import resolve_workloads, run_benchmarks
-from fastrelu.benchmarks.workloads import Problem, flops_per_step, get_workload, initial_params, make_problem
+from fastrelu_bench import ceiling as ceiling_mod
+from fastrelu_bench.common import RunResult, check_agreement, evaluate_loss, thread_limit
+from fastrelu_bench.implementations import availability, implementations_for
+from fastrelu_bench.runner import resolve_workloads, run_benchmarks
+from fastrelu_bench.workloads import Problem, flops_per_step, get_workload, initial_params, make_problem
 
 from _torch import require_torch
 
@@ -34,7 +36,7 @@ def _prepare(workload: str, name: str):
         require_torch()
     for module in impl.requires:
         pytest.importorskip(module)
-    ok, reason = availability(workload, impl)
+    ok, reason = availability(impl)
     if not ok:
         pytest.skip(reason)
     return impl.load()
@@ -123,16 +125,10 @@ def test_ensemble_member_equals_single_network_run():
         np.testing.assert_allclose(b1, bk[k], rtol=1e-4, atol=1e-6)
 
 
-def test_fastrelu_ensemble_matches_peers_or_is_marked_missing():
+def test_fastrelu_ensemble_matches_numpy_and_restarts_each_run():
     impl = implementations_for("W2")[0]
-    assert impl.name == "fastrelu"
+    assert impl.name == "fastrelu" and availability(impl) == (True, "")
     problem = make_problem(get_workload("W2", **SMALL["W2"]))
-    ok, reason = availability("W2", impl)
-    if not ok:  # before issue 5: a marked gap, not a fake
-        assert reason == "needs fr.Ensemble (issue 5)"
-        with pytest.raises(NotImplementedError, match="issue 5"):
-            impl.load()(problem)
-        return
     run = impl.load()(problem)
     ours, again = run(), run()  # each run restarts from the initial weights
     ref = _prepare("W2", "numpy-batched")(problem)()
@@ -182,7 +178,7 @@ def test_runner_medians_and_ratios_are_consistent():
 def test_runner_pauses_before_every_timed_run(monkeypatch):
     """A pause before each sgemm and each timed run (thread pools of the previous
     implementation go idle); recorded in the report; a negative pause is refused."""
-    import fastrelu.benchmarks.runner as runner
+    import fastrelu_bench.runner as runner
 
     pauses = []
     monkeypatch.setattr(runner.time, "sleep", lambda s: pauses.append(s))
@@ -205,8 +201,10 @@ def test_runner_rejects_bad_names():
         run_benchmarks("W1", repeat=0, ceiling=False, cold=False)
 
 
-def test_sgemm_ceiling_reports_median_rate():
-    doc = ceiling_mod.sgemm_ceiling(96, repeat=3)
+def test_sgemm_reports_median_rate():
+    probe = ceiling_mod.Sgemm(96)
+    np.testing.assert_allclose(probe.c, probe.a.astype(np.float64) @ probe.b, rtol=1e-4)  # it computes the product
+    doc = probe.summary([probe.run() for _ in range(3)])
     assert doc["n"] == 96 and len(doc["times_s"]) == 3
     assert doc["gflops"] == pytest.approx(2 * 96 ** 3 / statistics.median(doc["times_s"]) / 1e9)
     assert doc["best_gflops"] >= doc["gflops"]
@@ -220,10 +218,24 @@ def test_cold_start_times_a_fresh_process_and_reports_failure():
 
 
 def test_machine_info_names_the_blas_kernels():
-    from fastrelu.benchmarks.runner import machine_info
+    from fastrelu_bench.runner import machine_info
 
     info = machine_info()
     assert info["cpu_count"] >= 1 and info["numpy"] == np.__version__
     # numpy's bundled OpenBLAS reports the kernel family it picked (e.g. "Haswell", "SkylakeX").
     if info["openblas_core"]:
         assert all(isinstance(v, str) and v for v in info["openblas_core"].values())
+
+
+def test_the_library_imports_neither_the_benchmarks_nor_the_peers():
+    # Every module of fastrelu, imported in a fresh process: no PyTorch, JAX, benchmarks or CLI.
+    code = ("import importlib, pkgutil, sys, fastrelu\n"
+            "names = [m.name for m in pkgutil.walk_packages(fastrelu.__path__, 'fastrelu.')]\n"
+            "for name in names:\n"
+            "    importlib.import_module(name)\n"
+            "print(len(names), sorted({m.split('.')[0] for m in sys.modules} & "
+            "{'torch', 'jax', 'fastrelu_bench', 'fastrelu_cli', 'bench'}))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    n_modules, leaked = out.split(" ", 1)
+    assert int(n_modules) > 20 and leaked.strip() == "[]"
+    assert not any(m.name == "benchmarks" for m in pkgutil.iter_modules(fr.__path__))

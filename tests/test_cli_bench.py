@@ -6,14 +6,16 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from fastrelu.benchmarks.workloads import flops_per_step, get_workload
+from fastrelu_bench.workloads import flops_per_step, get_workload
 from fastrelu_cli.app import app
+
+from _terminal import COLUMNS_80, assert_fits_80_columns
 
 QUICK = ["--repeat", "2", "--steps", "20", "--ceiling-n", "128", "--no-cold-start", "--threads", "1"]
 
 
-def invoke(*args: str):
-    return CliRunner().invoke(app, ["bench", *args])
+def invoke(*args: str, env: dict | None = None):
+    return CliRunner().invoke(app, ["bench", *args], env=env)
 
 
 def test_bad_workload_exits_2_listing_valid_names():
@@ -54,17 +56,61 @@ def test_json_is_one_document_with_consistent_numbers():
     assert rows["numpy"]["final_loss"] == pytest.approx(rows["fastrelu"]["final_loss"], rel=1e-4)
 
 
-def test_w2_marks_missing_ensemble_and_still_times_peers():
+def test_w2_times_the_ensemble_against_the_batched_peer():
     result = invoke("w2", "--json", "--impl", "fastrelu,numpy-batched", "--nets", "4", *QUICK)
     assert result.exit_code == 0, result.stderr
     (w,) = json.loads(result.stdout)["workloads"]
     assert w["n_nets"] == 4 and w["metric"] == "net-steps/s"
     rows = {r["name"]: r for r in w["implementations"]}
-    if rows["fastrelu"]["status"] == "skipped":
-        assert rows["fastrelu"]["reason"] == "needs fr.Ensemble (issue 5)"
-        assert rows["numpy-batched"]["fastrelu_speedup"] is None
-    assert rows["numpy-batched"]["status"] == "ok"
-    assert rows["numpy-batched"]["throughput"] == pytest.approx(4 * 20 / rows["numpy-batched"]["median_s"])
+    assert [r["status"] for r in rows.values()] == ["ok", "ok"]
+    for r in rows.values():
+        assert r["throughput"] == pytest.approx(4 * 20 / r["median_s"])
+    assert rows["numpy-batched"]["fastrelu_speedup"] == pytest.approx(
+        rows["numpy-batched"]["median_s"] / rows["fastrelu"]["median_s"])
+
+
+def _without(monkeypatch, *modules):
+    """Make the benchmarks see ``modules`` as not installed (they stay importable)."""
+    import fastrelu_bench.implementations as implementations
+
+    real = implementations.installed
+    monkeypatch.setattr(implementations, "installed", lambda m: m not in modules and real(m))
+
+
+def test_missing_peers_are_skipped_with_the_install_hint(monkeypatch):
+    _without(monkeypatch, "torch", "jax")
+    result = invoke("W1", "--json", *QUICK)
+    assert result.exit_code == 0, result.stderr
+    (w,) = json.loads(result.stdout)["workloads"]
+    rows = {r["name"]: r for r in w["implementations"]}
+    assert [rows[n]["status"] for n in ("fastrelu", "numpy", "torch", "jax")] == ["ok", "ok", "skipped", "skipped"]
+    assert rows["torch"]["reason"] == 'torch not installed (pip install "fastrelu[peers]")'
+    assert rows["torch"]["times_s"] == [] and rows["jax"]["median_s"] is None
+    stderr = " ".join(result.stderr.split())
+    assert 'skipping torch, jax need jax and torch, not installed (install the peers with: ' \
+        'pip install "fastrelu[peers]")' in stderr
+
+
+def test_table_shows_the_install_hint_of_a_skipped_peer(monkeypatch):
+    _without(monkeypatch, "jax")
+    result = invoke("W1", "--impl", "fastrelu,numpy", *QUICK)   # jax not asked for: no message
+    assert result.exit_code == 0 and "jax" not in result.stderr
+    result = invoke("W1", *QUICK)
+    assert result.exit_code == 0, result.stderr
+    assert 'jax: skipped: jax not installed (pip install "fastrelu[peers]")' in " ".join(result.stdout.split())
+
+
+def test_asking_for_a_missing_peer_exits_2_before_any_work(monkeypatch):
+    import fastrelu_bench.runner as runner
+
+    _without(monkeypatch, "torch")
+    monkeypatch.setattr(runner, "run_benchmarks", lambda *a, **k: pytest.fail("ran without torch"))
+    result = invoke("W2", "--impl", "fastrelu,torch-func,torch-baddbmm", *QUICK)
+    assert result.exit_code == 2
+    assert result.stdout == "" and "Traceback" not in result.output
+    assert " ".join(result.stderr.split()) == (
+        'error: --impl: torch-baddbmm, torch-func need torch, not installed; install the peers '
+        'with: pip install "fastrelu[peers]"')
 
 
 def test_table_output_names_workload_and_implementations():
@@ -85,3 +131,15 @@ def test_save_writes_the_same_document_as_json(tmp_path):
     (row,) = w["implementations"]
     assert row["name"] == "numpy" and row["status"] == "ok" and len(row["times_s"]) == 2
     assert f"{row['throughput']:,.0f}" in result.stdout  # the table shows the saved median
+
+
+@pytest.mark.parametrize("workload", ["W1", "W2"])
+def test_tables_fit_80_columns(monkeypatch, workload):
+    _without(monkeypatch, "torch", "jax")   # fastrelu and NumPy run; the peers' rows say skipped
+    result = invoke(workload, "--nets", "4", *QUICK, env=COLUMNS_80)
+    assert result.exit_code == 0, result.stderr
+    assert_fits_80_columns(result.output)
+    header = next(line for line in result.stdout.splitlines() if line.startswith("impl "))
+    assert header.split() == ["impl", "rate", "vs", "fr", "GF/s", "%ceil", "loss", "thr", "status"]
+    assert ("net-steps/s" if workload == "W2" else "rate: steps/s") in result.stdout  # the legend
+    assert "skipped" in result.stdout and "fastrelu[peers]" in result.stdout

@@ -8,6 +8,8 @@ from typer.testing import CliRunner
 
 from fastrelu_cli.app import app
 
+from _terminal import COLUMNS_80, assert_fits_80_columns
+
 runner = CliRunner()
 
 
@@ -119,3 +121,16 @@ def test_plot_without_matplotlib_exits_2_before_training(monkeypatch, tmp_path):
     assert r.exit_code == 2
     assert "--plot needs matplotlib" in r.stderr and "fastrelu[plot]" in r.stderr
     assert "Traceback" not in r.output
+
+
+def test_tables_fit_80_columns():
+    listed = runner.invoke(app, ["scenario", "list"], env=COLUMNS_80)
+    assert listed.exit_code == 0
+    assert_fits_80_columns(listed.output)
+    r = runner.invoke(app, ["scenario", "all", "--steps", "20"], env=COLUMNS_80)
+    assert r.exit_code == 0, r.stderr
+    assert_fits_80_columns(r.output)
+    # one row per arm: lr-explosion's six arms, each name starting a line of the table
+    for arm in ("SGD lr=10", "SGD lr=0.05", "Adam lr=1e-3", "RMSprop", "He, width 16"):
+        assert any(line.startswith(f"\u2502 {arm}") for line in r.stdout.splitlines()), arm
+    assert r.stdout.count("arm (role)") == 5

@@ -15,6 +15,8 @@ from fastrelu.sweeps.presets import PRESETS
 from fastrelu_cli.app import app
 from fastrelu_cli.sweep import PRESET_HELP
 
+from _terminal import COLUMNS_80, assert_fits_80_columns
+
 runner = CliRunner()
 
 SMALL = ["sweep", "--width", "2,8", "--depth", "3,9", "--init", "he,rai", "--seeds", "20",
@@ -143,3 +145,20 @@ def test_plot_without_matplotlib_exits_2_before_sweeping(monkeypatch, tmp_path):
     res = runner.invoke(app, SMALL + ["--plot", str(tmp_path / "h.png")])
     assert res.exit_code == 2
     assert "--plot needs matplotlib" in res.stderr and "Traceback" not in res.output
+
+
+def test_tables_fit_80_columns():
+    depths = ",".join(str(d) for d in range(1, 17))   # 16 columns: split into several tables
+    res = runner.invoke(app, ["sweep", "--width", "2,3", "--depth", depths, "--seeds", "2",
+                              "--steps", "0", "--data", "abs1d"], env=COLUMNS_80)
+    assert res.exit_code == 0, res.stderr
+    assert_fits_80_columns(res.output)
+    parts = [line.strip() for line in res.stdout.splitlines() if line.startswith("P(collapsed) (depth ")]
+    assert len(parts) >= 2 and parts[0].startswith("P(collapsed) (depth 1 to ")
+    assert parts[-1].endswith(" to 16)")
+    shown = [c for line in res.stdout.splitlines() if "width \\ depth" in line
+             for c in line.split("\u2503")[2:-1]]   # every depth appears once, in order
+    assert [int(c) for c in shown] == list(range(1, 17))
+    preset = runner.invoke(app, ["sweep", "born-dead", "--seeds", "4"], env=COLUMNS_80)
+    assert preset.exit_code == 0, preset.stderr
+    assert_fits_80_columns(preset.output)

@@ -6,7 +6,7 @@ whose :meth:`BenchReport.to_dict` is JSON-ready.
 
 For each workload: every available implementation is prepared and run once (warm-up: JIT
 compilation lands there); the warm-up results go through the correctness gate
-(:func:`fastrelu.benchmarks.common.check_agreement`); implementations that disagree are
+(:func:`fastrelu_bench.common.check_agreement`); implementations that disagree are
 not timed. Then ``repeat`` rounds run every agreeing implementation once each, in an order
 rotated every round (plus one sgemm product per round: the machine ceiling under the same
 load), and the medians give throughput, GFLOP/s, share of the machine ceiling
@@ -31,10 +31,10 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from fastrelu.benchmarks.ceiling import Sgemm, cold_start
-from fastrelu.benchmarks.common import check_agreement, thread_limit
-from fastrelu.benchmarks.implementations import availability, implementations_for
-from fastrelu.benchmarks.workloads import WORKLOADS, Workload, flops_per_step, get_workload, make_problem
+from fastrelu_bench.ceiling import Sgemm, cold_start
+from fastrelu_bench.common import check_agreement, thread_limit
+from fastrelu_bench.implementations import availability, implementations_for
+from fastrelu_bench.workloads import WORKLOADS, Workload, flops_per_step, get_workload, make_problem
 
 __all__ = ["ImplResult", "WorkloadResult", "BenchReport", "run_benchmarks", "resolve_workloads"]
 
@@ -191,7 +191,7 @@ def _bench_workload(w: Workload, impl_names: Sequence[str] | None, repeat: int,
     runs: dict[str, Callable] = {}
     warm: dict = {}
     for impl in impls:
-        ok, reason = availability(w.name, impl)
+        ok, reason = availability(impl)
         res = ImplResult(impl.name, impl.label, "skipped" if not ok else "ok", reason)
         results[impl.name] = res
         if ok:
@@ -261,7 +261,7 @@ def _planned_ticks(ws: list[Workload], impl_names: Sequence[str] | None, repeat:
     total = 0
     for w in ws:
         impls = [i for i in implementations_for(w.name) if impl_names is None or i.name in impl_names]
-        n_ok = sum(availability(w.name, i)[0] for i in impls)
+        n_ok = sum(availability(i)[0] for i in impls)
         total += len(impls) + n_ok * repeat
     return total
 

@@ -11,23 +11,10 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-__all__ = ["Sgemm", "sgemm_ceiling", "cold_start", "DEFAULT_COLD_COMMAND", "TINY_FIT_COMMAND", "COLD_COMMAND_ENV"]
-
-#: A tiny end-to-end ``fr.fit``: import, build, train a few steps (compiles every kernel it uses).
-TINY_FIT = (
-    "import numpy as np, fastrelu as fr\n"
-    "rng = np.random.default_rng(0)\n"
-    "X = rng.standard_normal((256, 4)).astype(np.float32)\n"
-    "y = X[:, :1] ** 2\n"
-    "net = fr.MLP([4, 16, 16, 1], seed=0)\n"
-    "fr.fit(net, X, y, optimizer=fr.SGD(0.01), steps=20, batch_size=32, seed=0)\n"
-)
-
-#: The tiny-fit alternative (``--cold-start-cmd`` / :data:`COLD_COMMAND_ENV` can select it).
-TINY_FIT_COMMAND: tuple[str, ...] = (sys.executable, "-c", TINY_FIT)
+__all__ = ["Sgemm", "cold_start", "DEFAULT_COLD_COMMAND", "COLD_COMMAND_ENV"]
 
 #: Default cold-start command: ``fastrelu scenario lr-explosion`` (issue 3's cold-start target),
-#: run as a module so it does not depend on PATH. A subprocess: the library does not import the CLI.
+#: run as a module so it does not depend on PATH (a subprocess: the benchmarks do not import the CLI).
 DEFAULT_COLD_COMMAND: tuple[str, ...] = (sys.executable, "-m", "fastrelu_cli.app", "scenario", "lr-explosion")
 
 #: Environment variable overriding the cold-start command (a shell-like string).
@@ -62,24 +49,6 @@ class Sgemm:
         """``n``, median ``gflops``, ``best_gflops`` and the raw ``times_s``."""
         return {"n": self.n, "gflops": self.flops / statistics.median(times) / 1e9,
                 "best_gflops": self.flops / min(times) / 1e9, "times_s": list(times)}
-
-
-def sgemm_ceiling(n: int = 4096, repeat: int = 3,
-                  on_repeat: Callable[[int], None] | None = None) -> dict:
-    """GFLOP/s of a float32 ``n x n @ n x n`` product through NumPy's BLAS.
-
-    One untimed warm-up product, then ``repeat`` timed ones; reports the median
-    (``gflops``) and the best (``best_gflops``) of ``2*n**3 / seconds``.
-    """
-    if int(repeat) < 1:
-        raise ValueError(f"repeat: must be positive, got {repeat!r}")
-    probe = Sgemm(n)
-    times = []
-    for i in range(int(repeat)):
-        if on_repeat is not None:
-            on_repeat(i)
-        times.append(probe.run())
-    return probe.summary(times)
 
 
 def _default_command() -> list[str]:

@@ -1,18 +1,23 @@
 """Registry of the implementations benchmarked on each workload, and their availability.
 
 Peers need optional packages (the ``peers`` extra: torch, jax); a missing package makes the
-implementation *unavailable* with a reason, never an error.
+implementation *unavailable* with a reason and the install hint (:data:`INSTALL_HINT`), never
+an error.
 """
 from __future__ import annotations
 
 import importlib
 import importlib.util
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Sequence
 
-from fastrelu.benchmarks.common import Prepare
+from fastrelu_bench.common import Prepare
 
-__all__ = ["Implementation", "IMPLEMENTATIONS", "implementations_for", "availability"]
+__all__ = ["Implementation", "IMPLEMENTATIONS", "INSTALL_HINT", "implementations_for",
+           "installed", "availability", "unavailable"]
+
+#: How to install every peer (torch pinned to its CPU build, jax).
+INSTALL_HINT = 'pip install "fastrelu[peers]"'
 
 
 @dataclass(frozen=True)
@@ -37,7 +42,7 @@ class Implementation:
     label: str
     target: str
     requires: tuple[str, ...] = ()
-    threads_fn: str = "fastrelu.benchmarks.implementations:cpu_threads"
+    threads_fn: str = "fastrelu_bench.implementations:cpu_threads"
 
     def load(self) -> Prepare:
         """Import and return the ``prepare`` function."""
@@ -60,7 +65,7 @@ def cpu_threads() -> int:
     return os.cpu_count() or 1
 
 
-_P = "fastrelu.benchmarks."
+_P = "fastrelu_bench."
 _FR_SINGLE = Implementation("fastrelu", "fastrelu: fr.MLP + fr.fit(SGD)", _P + "impl_fastrelu:prepare_single",
                             ("numba",), _P + "impl_fastrelu:threads")
 _NP_SINGLE = Implementation("numpy", "NumPy, hand-written forward/backward", _P + "peers_numpy:prepare_single")
@@ -95,14 +100,29 @@ def implementations_for(workload: str) -> tuple[Implementation, ...]:
     return IMPLEMENTATIONS[key]
 
 
-def availability(workload: str, impl: Implementation) -> tuple[bool, str]:
-    """Whether ``impl`` can run ``workload`` here, and if not, why (a skip reason)."""
-    for module in impl.requires:
-        if importlib.util.find_spec(module) is None:
-            return False, f"{module} is not installed (pip install 'fastrelu[peers]')"
-    if impl.name == "fastrelu" and str(workload).upper() == "W2":
-        from fastrelu.benchmarks.impl_fastrelu import ENSEMBLE_MISSING, ensemble_available
+def installed(module: str) -> bool:
+    """Whether ``module`` can be imported here (found without importing it)."""
+    return importlib.util.find_spec(module) is not None
 
-        if not ensemble_available():
-            return False, ENSEMBLE_MISSING
+
+def availability(impl: Implementation) -> tuple[bool, str]:
+    """Whether ``impl`` can run here, and if not, why (a skip reason with the install hint)."""
+    missing = [m for m in impl.requires if not installed(m)]
+    if missing:
+        return False, f"{', '.join(missing)} not installed ({INSTALL_HINT})"
     return True, ""
+
+
+def unavailable(workloads: Sequence[str], names: Sequence[str] | None = None) -> dict[str, list[str]]:
+    """``{implementation name: modules it needs that are not installed}``, for those that cannot run.
+
+    Over ``workloads`` (``"W1"``, ...), restricted to ``names`` when given; an implementation
+    of several workloads appears once.
+    """
+    out: dict[str, list[str]] = {}
+    for workload in workloads:
+        for impl in implementations_for(workload):
+            missing = [m for m in impl.requires if not installed(m)]
+            if missing and (names is None or impl.name in names):
+                out[impl.name] = missing
+    return out

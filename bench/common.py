@@ -11,12 +11,12 @@ reference implementation: a benchmark that compares different work is worthless.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 
-from fastrelu.benchmarks.workloads import Problem
+from fastrelu_bench.workloads import Problem
 
 __all__ = ["RunResult", "Prepare", "evaluate_loss", "Agreement", "check_agreement",
            "LOSS_RTOL", "LOSS_ATOL", "thread_limit"]
@@ -100,7 +100,6 @@ class Agreement:
     reference_loss: np.ndarray
     max_rel_diff: float
     agrees: bool
-    details: dict = field(default_factory=dict)
 
 
 def check_agreement(problem: Problem, results: dict[str, RunResult],

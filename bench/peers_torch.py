@@ -9,8 +9,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from fastrelu.benchmarks.common import RunResult
-from fastrelu.benchmarks.workloads import Problem
+from fastrelu_bench.common import RunResult
+from fastrelu_bench.workloads import Problem
 
 __all__ = ["prepare_eager", "prepare_baddbmm", "prepare_func", "threads"]
 

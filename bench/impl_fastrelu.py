@@ -2,9 +2,8 @@
 
 W1 and W3 use :class:`fastrelu.MLP` with the workload's initial weights copied in and
 :func:`fastrelu.fit` with the workload's seed, so the batch sequence is the one every peer
-replays (:func:`fastrelu.minibatches`). W2 needs the ensemble engine (``fr.Ensemble``,
-issue 5) through :class:`fastrelu.Ensemble`; without it, :func:`prepare_ensemble` raises
-``NotImplementedError`` and the benchmark is skipped with :data:`ENSEMBLE_MISSING`.
+replays (:func:`fastrelu.minibatches`). W2 trains all its networks with one
+:meth:`fastrelu.Ensemble.fit` call.
 """
 from __future__ import annotations
 
@@ -12,13 +11,10 @@ from typing import Callable
 
 import numpy as np
 
-from fastrelu.benchmarks.common import RunResult
-from fastrelu.benchmarks.workloads import Problem
+from fastrelu_bench.common import RunResult
+from fastrelu_bench.workloads import Problem
 
-__all__ = ["prepare_single", "prepare_ensemble", "ensemble_available", "threads"]
-
-#: Why the W2 fastrelu implementation is unavailable; the skip reason everywhere.
-ENSEMBLE_MISSING = "needs fr.Ensemble (issue 5)"
+__all__ = ["prepare_single", "prepare_ensemble", "threads"]
 
 
 def threads() -> int:
@@ -60,17 +56,6 @@ def prepare_single(problem: Problem) -> Callable[[], RunResult]:
     return run
 
 
-def ensemble_available() -> bool:
-    """True once ``fr.Ensemble`` exists (issue 5)."""
-    import fastrelu as fr
-
-    try:
-        fr.Ensemble  # noqa: B018 - lazy attribute, import happens here
-    except (AttributeError, ImportError):
-        return False
-    return True
-
-
 def prepare_ensemble(problem: Problem) -> Callable[[], RunResult]:
     """Return ``run()`` training all W2 networks with one ``fr.Ensemble.fit`` call.
 
@@ -79,8 +64,6 @@ def prepare_ensemble(problem: Problem) -> Callable[[], RunResult]:
     The ensemble is built once; each run resets its stacked parameter buffer to the
     initial values (as the peers clone theirs).
     """
-    if not ensemble_available():
-        raise NotImplementedError(ENSEMBLE_MISSING)
     import fastrelu as fr
 
     w = problem.workload

@@ -1,0 +1,11 @@
+"""fastrelu's benchmarks, installed as ``fastrelu_bench`` (not part of the library).
+
+Workloads W1-W3 (:mod:`~fastrelu_bench.workloads`), fastrelu's and the peers' implementations
+of them (NumPy; PyTorch and JAX from the ``peers`` extra), the correctness gate
+(:mod:`~fastrelu_bench.common`), the machine ceiling and cold start
+(:mod:`~fastrelu_bench.ceiling`) and the runner behind ``fastrelu bench``
+(:mod:`~fastrelu_bench.runner`). The ``test_w*.py`` files in this folder time the same
+implementations with pytest-benchmark (``pytest --benchmark-only``).
+
+fastrelu uses only its public API; the library never imports this package.
+"""

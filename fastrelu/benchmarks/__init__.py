@@ -1,1 +1,0 @@
-"""Benchmark workloads and peer implementations (NumPy, PyTorch, JAX) for `fastrelu bench`."""
