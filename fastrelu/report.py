@@ -76,6 +76,7 @@ class Report:
 
     def to_table(self):
         """A ``rich.table.Table`` with one row per hidden layer and the verdict as caption."""
+        from rich import box
         from rich.table import Table
 
         verdict = "[bold red]COLLAPSED[/]" if self.collapsed else "[bold green]not collapsed[/]"
@@ -84,12 +85,15 @@ class Report:
             caption=(
                 f"output std {fmt(self.output_std)} / {self.target_kind} std "
                 f"{fmt(self.target_std)} = ratio {fmt(self.output_std_ratio)} "
-                f"(collapsed if <= {COLLAPSE_RATIO:g}); theory: {self.theory_basis}"
+                f"(collapsed if <= {COLLAPSE_RATIO:g}); theory: {self.theory_basis}. "
+                "act^2: mean squared activation; cos: mean cosine similarity of the rows' "
+                "representations; th.: the theory's prediction of the column before; W/He: "
+                "weight RMS over He's sqrt(2/fan_in); |dW|: weight-gradient norm"
             ),
+            box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True,
         )
-        for col in ("layer", "width", "dead%", "act^2", "act^2 th.", "cosine", "cos th.",
-                    "W/He", "mean b", "|dW|"):
-            table.add_column(col, justify="right")
+        for col in ("#", "width", "dead%", "act^2", "th.", "cos", "th.", "W/He", "mean b", "|dW|"):
+            table.add_column(col, justify="right", no_wrap=True)
         for s in self.layers:
             table.add_row(
                 str(s.layer), str(s.width), f"{100 * s.dead_fraction:.0f}",

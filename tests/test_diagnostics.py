@@ -189,3 +189,17 @@ def test_unknown_init_uses_current_weight_moments(data):
     r = fr.diagnose(net, X, y)
     assert r.theory_basis == "variance recursion with the current weight moments"
     assert r.layers[0].mean_sq_activation == pytest.approx(r.layers[0].predicted_mean_sq, rel=0.3)
+
+
+def test_report_renders_within_80_columns_without_cutting():
+    import io
+
+    from rich.console import Console
+
+    X, y = fr.data.teacher(128, 8, seed=0)
+    report = fr.diagnose(fr.MLP([8] + [32] * 6 + [1], init="small", seed=0), X, y)
+    console = Console(width=80, file=io.StringIO(), force_terminal=False)
+    console.print(report)
+    text = console.file.getvalue()
+    assert max(len(line) for line in text.splitlines()) <= 80
+    assert "…" not in text and "3.97e-18" in text   # the last theory cell, whole
