@@ -197,12 +197,18 @@ def test_read_only_package_and_home_fall_back_to_a_private_temp_folder(tmp_path)
 
 def test_a_foreign_temp_folder_is_not_used(monkeypatch, tmp_path):
     monkeypatch.setattr(_config.tempfile, "gettempdir", lambda: str(tmp_path))
-    uid = os.getuid() if hasattr(os, "getuid") else 0
+    temp_parent = _config._temp_parent()
+    assert temp_parent == str(tmp_path / f"fastrelu-{os.getuid() if hasattr(os, 'getuid') else 0}")
     (tmp_path / "elsewhere").mkdir()
-    os.symlink(tmp_path / "elsewhere", tmp_path / f"fastrelu-{uid}")   # planted by someone else
-    assert not _config._usable(_config._temp_parent(), KEY)
-    os.unlink(tmp_path / f"fastrelu-{uid}")
-    assert _config._usable(_config._temp_parent(), KEY)
+    os.symlink(tmp_path / "elsewhere", temp_parent)   # planted by someone else
+    assert not _config._private(temp_parent)
+    os.unlink(temp_parent)
+    assert _config._private(temp_parent)              # absent: fastrelu creates it, 0700
+    os.mkdir(temp_parent)
+    assert _config._private(temp_parent)              # a real folder of ours
+    if hasattr(os, "getuid") and os.getuid() == 0:
+        os.chown(temp_parent, 12345, 12345)           # someone else's
+        assert not _config._private(temp_parent)
 
 
 def test_unusable_explicit_folder_falls_through_in_order(monkeypatch, tmp_path):

@@ -117,18 +117,20 @@ def install_cache_locator() -> None:
     register_cache_locator(_HERE, active_cache_folder, prepare_cache_folder)
 
 
-def _parents() -> list[str]:
+def _parents():
+    """The candidate parent folders, in order (lazily: the temp folder costs a probe)."""
     from fastrelu.kernels._numba_internals import config
 
-    parents = []
     if os.environ.get(CACHE_ENV):
-        parents.append(os.path.abspath(os.path.expanduser(os.environ[CACHE_ENV])))
+        yield os.path.abspath(os.path.expanduser(os.environ[CACHE_ENV]))
     numba_dir = os.environ.get("NUMBA_CACHE_DIR") or config.CACHE_DIR
     if numba_dir:
-        parents.append(os.path.join(os.path.abspath(numba_dir), "fastrelu"))
-    return parents + [os.path.join(_HERE, "__pycache__"),
-                      os.path.join(os.path.expanduser("~"), ".cache", "fastrelu"),
-                      _temp_parent()]
+        yield os.path.join(os.path.abspath(numba_dir), "fastrelu")
+    yield os.path.join(_HERE, "__pycache__")
+    yield os.path.join(os.path.expanduser("~"), ".cache", "fastrelu")
+    temp = _temp_parent()
+    if _private(temp):
+        yield temp
 
 
 def _temp_parent() -> str:
@@ -136,13 +138,16 @@ def _temp_parent() -> str:
     return os.path.join(tempfile.gettempdir(), f"fastrelu-{uid}")
 
 
+def _private(folder: str) -> bool:
+    """In a shared temp folder, only a folder of ours will do: anyone could plant machine code."""
+    if not os.path.lexists(folder):
+        return True
+    st = os.lstat(folder)
+    return not os.path.islink(folder) and (not hasattr(os, "getuid") or st.st_uid == os.getuid())
+
+
 def _usable(parent: str, name: str) -> bool:
     """Whether ``parent/name`` is a writable folder or could be created as one."""
-    if parent == _temp_parent() and os.path.lexists(parent):
-        # Shared temp folder: only a real folder of ours (anyone could plant machine code).
-        st = os.lstat(parent)
-        if os.path.islink(parent) or (hasattr(os, "getuid") and st.st_uid != os.getuid()):
-            return False
     path = os.path.join(parent, name)
     while not os.path.lexists(path):
         up = os.path.dirname(path)
