@@ -31,7 +31,8 @@ loss_and_grad(0, np.zeros((2, 1)), np.ones((2, 1)), np.zeros(2, np.int64), 2.0, 
 
 
 def _run(code: str, env: dict[str, str | None], tmp_path) -> dict:
-    """Run ``code`` in a fresh interpreter (``env``: overrides, None removes); its last line is JSON."""
+    """Run ``code`` in a fresh interpreter (``env``: overrides, None removes); return its last
+    line, JSON."""
     full = dict(os.environ, HOME=str(tmp_path / "home"))
     for name in ("NUMBA_CACHE_DIR", _config.CACHE_ENV, "NUMBA_CACHE_LOCATOR_CLASSES"):
         full.pop(name, None)
@@ -40,8 +41,8 @@ def _run(code: str, env: dict[str, str | None], tmp_path) -> dict:
             full.pop(name, None)
         else:
             full[name] = value
-    proc = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=full, cwd=str(tmp_path),
-                          capture_output=True, text=True, timeout=900)
+    proc = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=full,
+                          cwd=str(tmp_path), capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
@@ -49,7 +50,8 @@ def _run(code: str, env: dict[str, str | None], tmp_path) -> dict:
 def _indexes(folder) -> list[str]:
     found = []
     for root, _dirs, files in os.walk(folder):
-        found += [os.path.relpath(os.path.join(root, f), folder) for f in files if f.endswith(".nbi")]
+        found += [os.path.relpath(os.path.join(root, f), folder)
+                  for f in files if f.endswith(".nbi")]
     return sorted(found)
 
 
@@ -141,7 +143,8 @@ def test_fastrelu_cache_dir_selects_the_parent_and_wins(tmp_path):
     assert doc["folder"] == str(parent / KEY)
     assert doc["exists"] is False          # importing created nothing; the first save did
     assert os.path.dirname(doc["kernel"]) == doc["folder"]
-    assert any(f.startswith("losses.loss_and_grad-") and f.endswith(f".{TAG}.nbi") for f in doc["indexes"])
+    assert any(f.startswith("losses.loss_and_grad-") and f.endswith(f".{TAG}.nbi")
+               for f in doc["indexes"])
     assert os.listdir(parent) == [KEY]
     assert not (tmp_path / "nc").exists()
 
@@ -224,7 +227,8 @@ def test_unusable_explicit_folder_falls_through_in_order(monkeypatch, tmp_path):
     monkeypatch.delenv("NUMBA_CACHE_DIR")
     assert _config.cache_folder() == os.path.join(KERNELS, "__pycache__", KEY)
     real_access = os.access
-    monkeypatch.setattr(os, "access", lambda p, m: False if str(p).startswith(KERNELS) else real_access(p, m))
+    monkeypatch.setattr(os, "access",
+                        lambda p, m: False if str(p).startswith(KERNELS) else real_access(p, m))
     assert _config.cache_folder() == str(tmp_path / "home" / ".cache" / "fastrelu" / KEY)
 
 
@@ -256,8 +260,8 @@ def test_worker_processes_compute_the_same_folder(tmp_path):
         full.pop("NUMBA_CACHE_DIR", None)
         if not env:
             full.pop(_config.CACHE_ENV, None)
-        out = subprocess.run([sys.executable, str(script)], env=full, capture_output=True, text=True,
-                             timeout=300)
+        out = subprocess.run([sys.executable, str(script)], env=full, capture_output=True,
+                             text=True, timeout=300)
         assert out.returncode == 0, out.stderr[-2000:]
         parent, child = json.loads(out.stdout.strip().splitlines()[-1])
         expected = str(tmp_path / "fr" / KEY) if env else os.path.join(KERNELS, "__pycache__", KEY)
@@ -321,7 +325,8 @@ def test_prune_removes_only_stale_fastrelu_folders(tmp_path):
     left = sorted(os.listdir(tmp_path))
     assert left == sorted([keep, recent.name, foreign.name, "numba-" + "5" * 16, "numba-XYZ",
                            "numba-" + "6" * 15, "other", "outside", "numba-" + "8" * 16])
-    assert current.exists() and target.exists() and (foreign / ("kernels_" + "a" * 40) / "notes.txt").exists()
+    assert current.exists() and target.exists()
+    assert (foreign / ("kernels_" + "a" * 40) / "notes.txt").exists()
     assert _config.prune_stale(str(tmp_path / "missing"), keep=keep) == []
 
 

@@ -25,6 +25,7 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 
 FASTMATH = {"arcp", "afn", "reassoc"}
 
@@ -117,7 +118,7 @@ def install_cache_locator() -> None:
     register_cache_locator(_HERE, active_cache_folder, prepare_cache_folder)
 
 
-def _parents():
+def _parents() -> Iterator[str]:
     """The candidate parent folders, in order (lazily: the temp folder costs a probe)."""
     from fastrelu.kernels._numba_internals import config
 
@@ -202,7 +203,7 @@ def prune_stale(parent: str, keep: str, grace_s: float = PRUNE_GRACE_S) -> list[
 
 
 def _numba_only(folder: str, cutoff: float) -> bool:
-    """True if ``folder`` holds only numba cache subfolders of cache files, none newer than ``cutoff``."""
+    """Whether ``folder`` holds only numba's cache subfolders and files, none after ``cutoff``."""
     if os.lstat(folder).st_mtime > cutoff:
         return False
     for sub in os.scandir(folder):

@@ -44,7 +44,7 @@ Cache location (``_config.py``)
     mine"), at decoration time, for the cache folder (``get_cache_path``), the freshness
     stamp (``get_source_stamp``), the index name's disambiguator (``get_disambiguator``),
     and calls ``ensure_cache_path`` before each save. Check: that ``CacheImpl`` (``_CacheImpl``
-    before numba 0.59), ``_locator_classes`` and these four methods keep their names and
+    in older numba), ``_locator_classes`` and these four methods keep their names and
     their call points, and that ``config.CACHE_LOCATOR_CLASSES`` still overrides the list.
     Check: tests/test_cache_dir.py.
 """
@@ -71,8 +71,8 @@ NUMBA_TESTED = ("0.68.1", "0.69")
 def numba_version_tested(version: str) -> bool:
     """Whether numba ``version`` (such as ``"0.68.1"``) lies in :data:`NUMBA_TESTED`.
 
-    >>> numba_version_tested("0.68.1"), numba_version_tested("0.69.0"), numba_version_tested("0.67.2")
-    (True, False, False)
+    >>> [numba_version_tested(v) for v in ("0.68.1", "0.69.0", "0.67.2")]
+    [True, False, False]
     """
     low, high = (_release(v) for v in NUMBA_TESTED)
     return low <= _release(version) < high
