@@ -22,7 +22,7 @@ def kernels_cached(work: str = "fit") -> bool:
     True
     """
     work = v.check_choice("work", work, WORK)
-    import fastrelu.kernels  # noqa: F401  (chooses the cache folder)
+    import fastrelu.kernels  # noqa: F401  (registers the kernels' cache locator)
     from fastrelu.kernels._config import CACHE_ENTRIES, cache_has
 
     return cache_has(CACHE_ENTRIES[work])

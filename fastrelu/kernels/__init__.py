@@ -1,8 +1,10 @@
 """Numba kernels: pure ``@njit`` functions over arrays. They know nothing of the public API.
 
-``ensure_cache_dir`` runs before any kernel module is imported so that numba's on-disk cache
-works even when the package folder is read-only.
+Before any kernel module is imported (and decorated), numba is given a cache locator for the
+kernel files only (:func:`fastrelu.kernels._config.install_cache_locator`): fastrelu's kernels
+cache in a folder keyed on their sources, even when the package folder is read-only, and
+nothing else in the process is affected. It creates no folder and changes no setting.
 """
-from fastrelu.kernels._config import ensure_cache_dir
+from fastrelu.kernels._config import install_cache_locator
 
-ensure_cache_dir()
+install_cache_locator()

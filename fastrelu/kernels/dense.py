@@ -19,10 +19,10 @@ import contextlib
 
 import numpy as np
 from numba import njit
-from numba.core import config as _numba_config
 
 from fastrelu.kernels import micro_input_grad, micro_weight_grad
 from fastrelu.kernels._config import INLINE, BLAS_MIN_MACS, JIT
+from fastrelu.kernels._numba_internals import config as _numba_config
 from fastrelu.kernels.intrinsics import as_matrix, fma, transpose8, transpose16
 
 
@@ -32,7 +32,7 @@ def _slp_vectorizer():
 
     Every compilation starts with ``numba.core.config.reload_config()``, which re-reads all
     settings (SLP included) whenever a ``NUMBA_*`` environment variable changed since the last
-    read -- as ``ensure_cache_dir`` does by setting ``NUMBA_CACHE_DIR``. Reloading here first
+    read (the calling program may set one at any time). Reloading here first
     keeps the compilations below from resetting the flag.
     """
     _numba_config.reload_config()

@@ -7,9 +7,8 @@ an explicit ``llvm.fma`` call is the same instruction either way, and vectorizes
 """
 from __future__ import annotations
 
-import llvmlite.ir as ir
-from numba.core import types
-from numba.core.extending import intrinsic
+from fastrelu.kernels._numba_internals import (cgutils, impl_ret_borrowed, intrinsic, ir,
+                                               make_array, populate_array, types)
 
 
 @intrinsic
@@ -40,10 +39,6 @@ def as_matrix(typingctx, v, n, m):
     ret = v.copy(ndim=2, layout="C")
 
     def codegen(context, builder, signature, args):
-        from numba.core import cgutils
-        from numba.core.imputils import impl_ret_borrowed
-        from numba.np.arrayobj import make_array, populate_array
-
         vty, nty, mty = signature.args
         src = make_array(vty)(context, builder, args[0])
         out = make_array(signature.return_type)(context, builder)
@@ -73,9 +68,6 @@ def borrow(typingctx, a):
         return None
 
     def codegen(context, builder, signature, args):
-        from numba.core import cgutils
-        from numba.np.arrayobj import make_array
-
         ary = make_array(signature.args[0])(context, builder, args[0])
         out = make_array(signature.return_type)(context, builder, ary._getvalue())
         out.meminfo = cgutils.get_null_value(out.meminfo.type)
@@ -98,9 +90,6 @@ def _transpose_block(B):
             return None
 
         def codegen(context, builder, signature, args):
-            from numba.core import cgutils
-            from numba.np.arrayobj import make_array
-
             sty, dty, rty, cty = signature.args
             s = make_array(sty)(context, builder, args[0])
             d = make_array(dty)(context, builder, args[1])

@@ -1,0 +1,160 @@
+"""Every numba (and llvmlite) name the kernels use beyond ``njit``/``prange``, in one place.
+
+fastrelu's speed and its cache rely on parts of numba that are not a stable public API. They
+are imported here only; the kernel modules import them from this module. On a numba upgrade,
+check each entry below (the tests named there catch most breakages), then widen
+:data:`NUMBA_TESTED` and the ``numba``/``llvmlite`` lines of ``pyproject.toml`` together
+(tests/test_numba_internals.py checks that they agree and that the installed numba is inside).
+
+Tested with numba 0.68.1 and llvmlite 0.50.0 only; no other version has been run.
+
+Extension API (documented by numba, so the least likely to move)
+    ``intrinsic`` (``numba.core.extending``; public alias ``numba.extending``) and ``types``
+    (``numba.core.types``; public alias ``numba.types``): ``intrinsics.py`` defines ``fma``,
+    ``as_matrix``, ``borrow`` and the block transposes as typed intrinsics.
+    ``ir`` (``llvmlite.ir``, llvmlite's IR builder): the same intrinsics emit LLVM IR
+    (``llvm.fma`` calls, vector loads and shuffles). Check: tests/test_intrinsics.py.
+
+Code-generation internals (``intrinsics.py``)
+    ``make_array`` and ``populate_array`` (``numba.np.arrayobj``): build the array structs of
+    the views ``as_matrix`` and ``borrow`` return. ``impl_ret_borrowed``
+    (``numba.core.imputils``): tells numba ``as_matrix``'s view borrows its source's
+    reference. ``cgutils`` (``numba.core.cgutils``: ``pack_array``, ``unpack_tuple``,
+    ``get_null_value``): shapes and strides, and the null meminfo of a borrowed view. On an
+    upgrade check the array struct's fields (``meminfo``, ``parent``, ``nitems``,
+    ``itemsize``, ``data``, ``shape``, ``strides``) and ``populate_array``'s keywords.
+    Check: tests/test_intrinsics.py and the kernel oracle tests.
+
+Compiler settings (``dense.py``)
+    ``config`` (``numba.core.config``): ``config.SLP_VECTORIZE`` is switched on around each
+    compilation of the generated microkernels (numba leaves LLVM's SLP vectorizer off), and
+    ``config.reload_config()`` is called first because numba re-reads every ``NUMBA_*``
+    setting at the start of a compilation when an environment variable changed. The
+    microkernel dispatchers' ``compile`` method is wrapped to do that (numba calls
+    ``dispatcher.compile(sig)`` for direct calls, for typing from a caller and for cache
+    loads). Check: that ``SLP_VECTORIZE`` still exists and is read per compilation, and the
+    W1 benchmark (without SLP the microkernels lose their vector registers, about 2x slower).
+
+Cache location (``_config.py``)
+    ``CacheImpl._locator_classes``, ``_CacheLocator`` and ``_SourceFileBackedLocatorMixin``
+    (``numba.core.caching``): :func:`register_cache_locator` puts a locator that answers for
+    fastrelu's kernel files only at the front of numba's list (numba has no supported
+    per-package hook: numba issue 9350 asks for one; ``NUMBA_CACHE_LOCATOR_CLASSES`` is
+    process-wide). Numba asks each locator class in turn (``from_function``; None means "not
+    mine"), at decoration time, for the cache folder (``get_cache_path``), the freshness
+    stamp (``get_source_stamp``), the index name's disambiguator (``get_disambiguator``),
+    and calls ``ensure_cache_path`` before each save. Check: that ``CacheImpl`` (``_CacheImpl``
+    in older numba), ``_locator_classes`` and these four methods keep their names and
+    their call points, and that ``config.CACHE_LOCATOR_CLASSES`` still overrides the list.
+    Check: tests/test_cache_dir.py.
+"""
+from __future__ import annotations
+
+import os
+import re
+
+import llvmlite.ir as ir
+from numba.core import caching as _caching
+from numba.core import cgutils, config, types
+from numba.core.extending import intrinsic
+from numba.core.imputils import impl_ret_borrowed
+
+__all__ = ["NUMBA_TESTED", "cgutils", "config", "impl_ret_borrowed", "intrinsic", "ir",
+           "make_array", "numba_version_tested", "populate_array", "register_cache_locator",
+           "types"]
+
+#: numba versions fastrelu has been tested with: ``(lowest, first excluded)``, as in
+#: ``pyproject.toml``'s ``numba>=0.68.1,<0.69``.
+NUMBA_TESTED = ("0.68.1", "0.69")
+
+
+def numba_version_tested(version: str) -> bool:
+    """Whether numba ``version`` (such as ``"0.68.1"``) lies in :data:`NUMBA_TESTED`.
+
+    >>> [numba_version_tested(v) for v in ("0.68.1", "0.69.0", "0.67.2")]
+    [True, False, False]
+    """
+    low, high = (_release(v) for v in NUMBA_TESTED)
+    return low <= _release(version) < high
+
+
+def _release(version: str) -> tuple[int, ...]:
+    """``"0.68.1"`` -> ``(0, 68, 1)``; a suffix (``rc1``, ``+local``) is dropped."""
+    match = re.match(r"(\d+)\.(\d+)(?:\.(\d+))?", version)
+    if match is None:
+        raise ValueError(f"numba version {version!r} is not of the form major.minor[.patch]")
+    return tuple(int(part) for part in match.groups(default="0"))
+
+
+def make_array(array_type):
+    """``numba.np.arrayobj.make_array``: the struct class of ``array_type`` for codegen.
+
+    Imported on use: numba loads ``numba.np.arrayobj`` with its CPU target (at the first
+    compilation or cache load), not at ``import numba``, and ``import fastrelu`` should not.
+    """
+    from numba.np.arrayobj import make_array as _make_array
+
+    return _make_array(array_type)
+
+
+def populate_array(array, **fields):
+    """``numba.np.arrayobj.populate_array``: fill an array struct (imported on use)."""
+    from numba.np.arrayobj import populate_array as _populate_array
+
+    return _populate_array(array, **fields)
+
+
+class _FolderLocator(_caching._SourceFileBackedLocatorMixin, _caching._CacheLocator):
+    """Numba cache locator for functions defined in the files of one folder.
+
+    Subclasses set ``source_dir`` (normalized absolute path), ``cache_path()`` (a function
+    returning the folder to cache in, or None when there is none) and ``prepare(path)``
+    (called before each save; creates the folder). The index and data files go in a
+    subfolder named as numba names it for ``NUMBA_CACHE_DIR`` (``<folder name>_<hash of the
+    folder path>``), so two installs sharing a parent folder never share entries.
+    """
+
+    source_dir: str = ""
+
+    def __init__(self, py_func, py_file, root):
+        self._py_file = py_file
+        self._lineno = py_func.__code__.co_firstlineno
+        self._cache_path = os.path.join(root, self.get_suitable_cache_subpath(py_file))
+
+    def get_cache_path(self):
+        return self._cache_path
+
+    def ensure_cache_path(self):
+        self.prepare(os.path.dirname(self._cache_path))
+        super().ensure_cache_path()
+
+    @classmethod
+    def from_function(cls, py_func, py_file):
+        if os.path.normcase(os.path.dirname(os.path.abspath(py_file))) != cls.source_dir:
+            return None   # not one of ours: numba's own locators decide
+        root = cls.cache_path()
+        if root is None:
+            return None
+        # No folder is created here (numba asks at decoration time, that is at import):
+        # ``ensure_cache_path`` creates it before the first save.
+        return cls(py_func, py_file, root)
+
+
+def register_cache_locator(source_dir: str, cache_path, prepare) -> type:
+    """Make numba cache the functions of ``source_dir``'s files in ``cache_path()``.
+
+    Registers, once per ``source_dir`` (calling again returns the class registered first), a
+    locator ahead of numba's own, so that it answers before ``NUMBA_CACHE_DIR``'s. It answers
+    None for every function defined elsewhere, which numba's locators then place as usual.
+    ``cache_path`` and ``prepare`` are looked up through the class, so tests may replace them.
+    """
+    source_dir = os.path.normcase(os.path.abspath(source_dir))
+    classes = _caching.CacheImpl._locator_classes
+    for cls in classes:
+        if getattr(cls, "source_dir", None) == source_dir and issubclass(cls, _FolderLocator):
+            return cls
+    cls = type("FastreluKernelLocator", (_FolderLocator,), {
+        "source_dir": source_dir, "cache_path": staticmethod(cache_path),
+        "prepare": staticmethod(prepare), "__module__": __name__})
+    classes.insert(0, cls)
+    return cls
