@@ -62,8 +62,9 @@ def cold_start(command: Sequence[str] | None = None, *, timeout: float = 300.0,
                on_phase: Callable[[str], None] | None = None) -> dict:
     """Wall time of ``command`` in a fresh process with an empty, then a warm numba cache.
 
-    Both runs get ``NUMBA_CACHE_DIR`` pointing at one new temporary directory: the first
-    run compiles and fills it ("cold"), the second loads from it ("warm").
+    Both runs get ``FASTRELU_CACHE_DIR`` and ``NUMBA_CACHE_DIR`` pointing at one new temporary
+    directory (fastrelu's kernels cache under the first, anything else numba compiles under
+    the second): the first run compiles and fills it ("cold"), the second loads from it ("warm").
 
     Parameters
     ----------
@@ -82,7 +83,7 @@ def cold_start(command: Sequence[str] | None = None, *, timeout: float = 300.0,
     cmd = list(command) if command else _default_command()
     out: dict = {"command": cmd, "cold_s": None, "warm_s": None, "ok": True}
     with tempfile.TemporaryDirectory(prefix="fastrelu-numba-cache-") as cache:
-        env = dict(os.environ, NUMBA_CACHE_DIR=cache)
+        env = dict(os.environ, FASTRELU_CACHE_DIR=cache, NUMBA_CACHE_DIR=cache)
         for phase in ("cold", "warm"):
             if on_phase is not None:
                 on_phase(phase)

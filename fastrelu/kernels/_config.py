@@ -31,7 +31,7 @@ FASTMATH = {"arcp", "afn", "reassoc"}
 
 #: Serial kernels: compiled once per dtype, cached on disk, release the GIL.
 JIT = dict(cache=True, nogil=True, fastmath=FASTMATH, error_model="numpy", boundscheck=False)
-#: Generated microkernels (bench/gen_microkernels.py): without ``reassoc``, which would let the
+#: Generated microkernels (fastrelu/kernels/gen_microkernels.py): without ``reassoc``, which would let the
 #: loop vectorizer turn their reduction loops into gathers instead of leaving the blocks to SLP.
 MICRO_JIT = dict(JIT, fastmath=FASTMATH - {"reassoc"})
 #: Kernels with ``prange`` loops.
