@@ -211,7 +211,7 @@ def test_sgemm_reports_median_rate():
 
 
 def test_cold_start_times_a_fresh_process_and_reports_failure():
-    doc = ceiling_mod.cold_start([sys.executable, "-c", "import os; assert os.environ['NUMBA_CACHE_DIR']"])
+    doc = ceiling_mod.cold_start([sys.executable, "-c", "import os; e = os.environ; assert e['NUMBA_CACHE_DIR'] == e['FASTRELU_CACHE_DIR']"])
     assert doc["ok"] and doc["cold_s"] > 0 and doc["warm_s"] > 0
     bad = ceiling_mod.cold_start([sys.executable, "-c", "raise SystemExit(3)"])
     assert not bad["ok"] and "exited 3" in bad["error"] and bad["warm_s"] is None
