@@ -7,8 +7,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from fastrelu import _validation as v
-from fastrelu.kernels import layout as K_
 from fastrelu.init import FUSED_KIND, FusedInit
+from fastrelu.kernels import layout
 from fastrelu.network import LOSS_CODES, MLP, check_init
 from fastrelu.optim import Optimizer
 from fastrelu.training import TRAINING, _schedule, check_optimizer
@@ -141,6 +141,7 @@ class Ensemble:
         (default: its weight seed). Members that diverge are frozen and flagged; they never
         affect the others.
         """
+        from fastrelu.kernels import structs
         from fastrelu.kernels.ensemble import stack_workspaces, train_ensemble
 
         k = len(self)
@@ -160,15 +161,17 @@ class Ensemble:
         orders = np.stack([o for o, _ in scheds]) if scheds[0][0].size else np.zeros((k, 0), np.int64)
         total = starts.size - 1
         hypers = np.stack([o.hyper for o in opts])
-        hypers[:, K_.H_CLIP] = clip or 0.0
+        hypers[:, layout.H_CLIP] = clip or 0.0
         kinds = np.array([o.kind for o in opts], dtype=np.int64)
         states = np.zeros((k, 2, first.n_params), dtype=first.dtype)
         losses = np.full((k, total), np.nan)
         ran = np.zeros(k, np.int64)
         div = np.zeros(k, np.bool_)
-        ws = stack_workspaces(first._arch, starts, X.shape[1], yf.shape[1], self.params, yi.dtype)
-        train_ensemble(self.params, self.running, first._arch, first.residual_scale, X, yf, yi,
-                       LOSS_CODES[loss], orders, starts, kinds, hypers, states, 0, losses, ran, div, ws)
+        nets = structs.network(self.params, self.running, first._arch, first.residual_scale)
+        rows = structs.data(X, yf, yi, LOSS_CODES[loss])
+        ws = stack_workspaces(nets, rows, starts)
+        train_ensemble(nets, rows, structs.schedule(orders, starts), structs.optimizer(kinds, hypers, states, 0),
+                       losses, ran, div, ws)
         return EnsembleHistory(loss=losses, diverged_at=[int(r) - 1 if d else None for r, d in zip(ran, div)],
                                steps=ran)
 
@@ -182,10 +185,10 @@ def _draw_members(ens: Ensemble, callables: list) -> None:
     """
     t = ens._template
     arch = t._arch
-    w_off, b_off = arch[:, K_.W_OFF], arch[:, K_.B_OFF]
+    w_off, b_off = arch[:, layout.W_OFF], arch[:, layout.B_OFF]
     biases = np.asarray(ens.biases)
     for l in range(arch.shape[0]):
-        ens.params[:, b_off[l]:b_off[l] + arch[l, K_.OUT]] = biases[:, None]
+        ens.params[:, b_off[l]:b_off[l] + arch[l, layout.OUT]] = biases[:, None]
     groups: dict[str, list[int]] = {}
     for j, name in enumerate(ens.inits):
         key = name if callables[j] is None and (name in FUSED_KIND or name == "zeros") else ""

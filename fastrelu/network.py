@@ -7,7 +7,7 @@ import numpy as np
 
 from fastrelu import _validation as v
 from fastrelu.init import DRAWS_BIASES, SCHEMES
-from fastrelu.kernels import layout as K
+from fastrelu.kernels import layout as K   # K: the kernels' layout constants (arch columns, codes)
 
 LOSS_CODES = {"mse": K.MSE, "cross_entropy": K.CROSS_ENTROPY}
 #: ``loss_and_gradient`` on at least this many rows computes its chunks on all threads.
@@ -180,20 +180,23 @@ class MLP:
         if not (np.isfinite(self.params).all() and np.isfinite(self.running).all()):
             raise ValueError("the network has non-finite parameters (it diverged); re-initialize it")
 
-    def _predict(self, X, hidden_kind: int):
+    def _predict(self, X, record: int):
+        """Output and hidden values of ``X``; ``record``: ``K.NO_HIDDEN``, ``K.HIDDEN_OUTPUTS``
+        or ``K.HIDDEN_PREACTIVATIONS`` (see ``kernels.evaluate.predict``)."""
+        from fastrelu.kernels import structs
         from fastrelu.kernels.evaluate import predict
 
         X = self._check_X(X)
         out = np.empty((X.shape[0], self.sizes[-1]), dtype=self.dtype)
-        width = int(self._arch[-1, K.C_OFF] + self.sizes[-1]) if hidden_kind else 0
+        width = int(self._arch[-1, K.C_OFF] + self.sizes[-1]) if record != K.NO_HIDDEN else 0
         hidden = np.zeros((X.shape[0], width), dtype=self.dtype)
-        predict(self.params, self.running, self._arch, self.residual_scale, X, out, hidden,
-                False, hidden_kind == 2)
+        net = structs.network(self.params, self.running, self._arch, self.residual_scale)
+        predict(net, X, out, hidden, record)
         return out, hidden
 
     def forward(self, X) -> np.ndarray:
         """Network output for every row of ``X``, shape ``(n, sizes[-1])`` (evaluation mode)."""
-        return self._predict(X, 0)[0]
+        return self._predict(X, K.NO_HIDDEN)[0]
 
     __call__ = forward
 
@@ -202,14 +205,14 @@ class MLP:
 
     def activations(self, X) -> list[np.ndarray]:
         """Each hidden layer's output (after ReLU and residual add), one ``(n, width)`` array each."""
-        return self._split_hidden(self._predict(X, 1)[1])
+        return self._split_hidden(self._predict(X, K.HIDDEN_OUTPUTS)[1])
 
     def preactivations(self, X) -> list[np.ndarray]:
         """Each hidden layer's ReLU input (after batch norm), one ``(n, width)`` array each.
 
         A unit whose pre-activation is <= 0 on every row is dead on that data.
         """
-        return self._split_hidden(self._predict(X, 2)[1])
+        return self._split_hidden(self._predict(X, K.HIDDEN_PREACTIVATIONS)[1])
 
     def loss_and_gradient(self, X, y, loss: str = "mse") -> tuple[float, np.ndarray]:
         """Mean loss over ``X`` and its gradient as one flat array laid out like ``params``.
@@ -226,10 +229,9 @@ class MLP:
         running = self.running.copy()
         # One gradient of a few thousand rows takes milliseconds serially; compiling the
         # parallel kernel takes seconds. Same bits either way.
-        big = X.shape[0] >= THREADED_GRADIENT_MIN_ROWS and use_chunks(self._arch, X.shape[0])
-        threads = True if big else None
+        parallel = X.shape[0] >= THREADED_GRADIENT_MIN_ROWS and use_chunks(self._arch, X.shape[0])
         value = batch_loss_grad(self.params, self._arch, self.residual_scale, X, yf, yi, LOSS_CODES[loss],
-                                running, grad, threads)
+                                running, grad, parallel)
         return float(value), grad
 
     def gradients(self, X, y, loss: str = "mse") -> tuple[list[np.ndarray], list[np.ndarray]]:

@@ -8,7 +8,7 @@ import numpy as np
 
 from fastrelu import _validation as v
 from fastrelu import rules
-from fastrelu.kernels import layout as K
+from fastrelu.kernels import layout
 from fastrelu.network import LOSS_CODES, MLP
 from fastrelu.optim import Optimizer
 
@@ -168,7 +168,8 @@ def fit(net: MLP, X, y, *, optimizer: Optimizer, loss: str = "mse", epochs: int 
     >>> bool(hist.loss[-1] < hist.loss[0]), hist.diverged_at
     (True, None)
     """
-    from fastrelu.kernels.train import needs_threads, train
+    from fastrelu.kernels import structs
+    from fastrelu.kernels.train import parallel_worthwhile, train
 
     if not isinstance(net, MLP):
         raise v.reject(TypeError, "net", net, "a fastrelu.MLP")
@@ -183,7 +184,7 @@ def fit(net: MLP, X, y, *, optimizer: Optimizer, loss: str = "mse", epochs: int 
     order, starts = _schedule(n, batch_size, epochs, steps, shuffle, seed)
     total = starts.size - 1
     hyper = optimizer.hyper.copy()
-    hyper[K.H_CLIP] = clip or 0.0
+    hyper[layout.H_CLIP] = clip or 0.0
     opt_state = optimizer.init(net.params).buffers
     losses = np.full(total, np.nan)
     probe = X[:RECORD_ROWS]
@@ -192,12 +193,14 @@ def fit(net: MLP, X, y, *, optimizer: Optimizer, loss: str = "mse", epochs: int 
     chunk = record_every or max(total, 1)
     if record_every:
         hist.records.append(_record(net, probe, yf[:RECORD_ROWS], yi[:RECORD_ROWS], loss, 0))
-    threads = needs_threads(net._arch, starts)
+    parallel = parallel_worthwhile(net._arch, starts)
+    kernel_net = structs.network(net.params, net.running, net._arch, net.residual_scale)
+    rows = structs.data(X, yf, yi, LOSS_CODES[loss])
     while done < total and not diverged:
         stop = min(total, done + chunk)
-        ran, diverged = train(net.params, net.running, net._arch, net.residual_scale, X, yf, yi,
-                              LOSS_CODES[loss], order, starts[done:stop + 1], optimizer.kind, hyper,
-                              opt_state, done, losses[done:stop], threads)
+        ran, diverged = train(kernel_net, rows, structs.schedule(order, starts[done:stop + 1]),
+                              structs.optimizer(optimizer.kind, hyper, opt_state, done),
+                              losses[done:stop], parallel)
         done += ran
         if record_every and (done % record_every == 0 or done == total or diverged):
             hist.records.append(_record(net, probe, yf[:RECORD_ROWS], yi[:RECORD_ROWS], loss, done))

@@ -8,36 +8,37 @@ the parallel loop, one slice per network. A network that diverges stops there; t
 """
 from __future__ import annotations
 
-import numpy as np
 from numba import njit, prange
 
 from fastrelu.kernels._config import PJIT
-from fastrelu.kernels.train import new_train_workspace, run_steps
+from fastrelu.kernels.structs import (member_network, member_optimizer, member_schedule,
+                                      member_workspace, stacked)
+from fastrelu.kernels.train import SERIAL, run_steps
+from fastrelu.kernels.workspace import new_step_workspace
 
 
-def stack_workspaces(arch, starts, n_in, n_y, thetas, ydtype):
-    """One workspace per network: each array of ``new_train_workspace`` with a leading K axis
-    (zero-filled where that one is: the batch-norm statistics)."""
-    K = thetas.shape[0]
-    w = new_train_workspace(arch, starts, n_in, n_y, thetas[0], ydtype)
-    return tuple((np.zeros if i in (8, 14) else np.empty)((K,) + a.shape, a.dtype) for i, a in enumerate(w))
+def stack_workspaces(nets, data, starts):
+    """One ``StepWorkspace`` per network of the stacked ``structs.Network`` ``nets``: every
+    array with a leading axis of K (see ``structs.stacked``)."""
+    params = nets.params
+    return stacked(new_step_workspace(nets.arch, params[0], data, starts), params.shape[0])
 
 
 @njit(**PJIT)
-def train_ensemble(thetas, runnings, arch, res_scale, X, yf, yi, loss_kind, orders, starts,
-                   opt_kinds, hypers, opt_states, t0, losses, steps_run, diverged, ws):
-    """Train network ``k`` on rows ``orders[k, starts[s]:starts[s+1]]`` at step ``s``.
+def train_ensemble(nets, data, schedules, optimizers, losses, steps_run, diverged, ws):
+    """Train network ``k`` on rows ``schedules.order[k, starts[s]:starts[s+1]]`` at step ``s``.
 
-    thetas (K, P), runnings (K, 2, T), orders (K, len), opt_kinds (K,), hypers (K, NHYPER),
-    opt_states (K, 2, P), losses (K, steps), ``ws`` from :func:`stack_workspaces`. Writes
+    The structures are stacked (``structs.member_network`` ...): ``nets`` params (K, P) and running
+    (K, 2, T); ``schedules.order`` (K, len); ``optimizers`` kind (K,), hyper (K, NHYPER),
+    buffers (K, 2, P); ``ws`` from :func:`stack_workspaces`. ``losses`` is (K, steps). Writes
     ``steps_run[k]`` and ``diverged[k]``.
     """
-    K = thetas.shape[0]
+    K = nets.params.shape[0]
+    # Only reads through the structures' fields in here: numba 0.68 loses stores made
+    # through a namedtuple's field inside a prange loop (see ``train.chunked_loss_grad``).
     for k in prange(K):
-        wk = (ws[0][k], ws[1][k], ws[2][k], ws[3][k], ws[4][k], ws[5][k], ws[6][k], ws[7][k],
-              ws[8][k], ws[9][k], ws[10][k], ws[11][k], ws[12][k], ws[13][k], ws[14][k], ws[15][k])
-        ran, div = run_steps(thetas[k], runnings[k], arch, res_scale, X, yf, yi, loss_kind,
-                             orders[k], starts, opt_kinds[k], hypers[k], opt_states[k], t0,
-                             losses[k], wk, None)
+        ran, div = run_steps(member_network(nets, k), data, member_schedule(schedules, k),
+                             member_optimizer(optimizers, k), losses[k], member_workspace(ws, k),
+                             SERIAL)
         steps_run[k] = ran
         diverged[k] = div

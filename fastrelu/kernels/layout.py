@@ -26,6 +26,11 @@ PLAIN = 0      # h' = relu(u)
 RESIDUAL = 1   # h' = h + s * relu(u)
 OUTPUT = 2     # h' = u (linear)
 
+#: What ``evaluate.predict`` records besides the output, per hidden layer.
+NO_HIDDEN = 0               # nothing
+HIDDEN_OUTPUTS = 1          # its output (after ReLU and residual add)
+HIDDEN_PREACTIVATIONS = 2   # its ReLU input (after batch norm)
+
 #: Loss codes.
 MSE = 0
 CROSS_ENTROPY = 1

@@ -1,11 +1,8 @@
 """Forward and backward passes of a whole network described by ``arch`` (see ``layout``).
 
-Workspaces are flat 1-D buffers. For a batch of ``n`` rows, layer ``l``'s block starts at
-``n * arch[l, C_OFF]`` and holds ``n * arch[l, OUT]`` values, viewed as ``(n, out)``:
-``U`` the pre-activations (after batch norm; the logits for the output layer), ``H`` the layer
-outputs (after ReLU and residual add), ``XH`` the normalized values of batch-norm layers.
-``stats`` is ``(3, total_width)``: batch mean, biased variance, inverse std per unit.
-``running`` is ``(2, total_width)``: running mean and variance per unit.
+The passes take a ``structs.Network`` and a ``structs.Workspace``, whose activation buffers
+are flat: for a batch of ``n`` rows, layer ``l``'s block starts at ``n * arch[l, C_OFF]`` and
+holds ``n * arch[l, OUT]`` values, viewed as ``(n, out)`` (:func:`block`).
 """
 from __future__ import annotations
 
@@ -36,6 +33,7 @@ from fastrelu.kernels.layout import (
     RESIDUAL,
     W_OFF,
 )
+from fastrelu.kernels.structs import DH_A, DH_B, DZ, WT
 
 
 @njit(**JIT)   # not inlined: its raise would keep the prange loop of chunked_loss_grad serial
@@ -79,35 +77,41 @@ def copy_into(src, dst):
 
 
 @njit(**JIT)
-def forward(theta, arch, res_scale, x, H, U, XH, stats, running, train, GW):
-    """Run the network on ``x`` (n, in) and fill the workspaces.
+def forward(net, x, ws, train):
+    """Run the network ``net`` (a ``structs.Network``) on ``x`` (n, in), filling the
+    ``structs.Workspace`` ``ws``.
 
-    ``train`` selects batch statistics for batch norm (and stores them in ``stats``);
-    otherwise the ``running`` statistics are used. ``GW`` is scratch for the dense kernels (at
-    least the largest ``in * out`` values; clobbered). Returns the ``(n, out)`` output block.
+    ``train`` selects batch statistics for batch norm (and stores them in
+    ``ws.batch_stats``); otherwise the running statistics are used. Clobbers the dense
+    kernels' transpose scratch ``ws.scratch[WT]``. Returns the ``(n, out)`` output block.
     """
+    theta = net.params
+    arch = net.arch
+    stats = ws.batch_stats
+    wt = ws.scratch[WT]
     n = x.shape[0]
     L = arch.shape[0]
     hin = x
     for l in range(L):
         m = arch[l, OUT]
         c = arch[l, C_OFF]
-        u = block(U, n, arch, l)
-        linear_forward(hin, weight(theta, arch, l), vec(theta, arch, l, B_OFF), u, GW)
+        u = block(ws.preacts, n, arch, l)
+        linear_forward(hin, weight(theta, arch, l), vec(theta, arch, l, B_OFF), u, wt)
         if arch[l, BN] == 1:
-            xh = block(XH, n, arch, l)
+            xh = block(ws.normalized, n, arch, l)
             gamma = vec(theta, arch, l, G_OFF)
             beta = vec(theta, arch, l, BE_OFF)
             if train:
                 batchnorm_train(u, gamma, beta, xh, u, stats[0, c:c + m], stats[1, c:c + m],
                                 stats[2, c:c + m])
             else:
-                batchnorm_eval(u, gamma, beta, running[0, c:c + m], running[1, c:c + m], u)
-        h = block(H, n, arch, l)
+                batchnorm_eval(u, gamma, beta, net.running[0, c:c + m], net.running[1, c:c + m], u)
+        h = block(ws.outputs, n, arch, l)
         kind = arch[l, KIND]
         if kind == OUTPUT:
             copy_into(u, h)
         elif kind == RESIDUAL:
+            res_scale = net.residual_scale
             for r in range(n):
                 for j in range(m):
                     v = u[r, j]
@@ -122,31 +126,37 @@ def forward(theta, arch, res_scale, x, H, U, XH, stats, running, train, GW):
 
 
 @njit(**JIT)
-def backward(theta, arch, res_scale, x, H, U, XH, stats, dout, grad, GA, GB, GZ, GW):
-    """Backpropagate ``dout`` (n, out) through the last ``forward(train=True)``.
+def backward(net, x, ws, dout, grad):
+    """Backpropagate ``dout`` (n, out) through the last ``forward(net, x, ws, True)``.
 
-    Writes the full parameter gradient into ``grad`` (same layout as ``theta``).
-    ``GA``, ``GB``, ``GZ`` are scratch buffers of at least ``n * max_width`` values, ``GW`` of
-    at least the largest ``in * out`` (the dense kernels' transposes).
-    The ReLU derivative at 0 is 0 (mask ``u > 0``), as in PyTorch.
+    Writes the full parameter gradient into ``grad`` (same layout as ``net.params``). Uses
+    the rows of ``ws.scratch`` (``structs.DH_A`` ...; ``dout`` may be row ``DZ``: it is read
+    before that row is first written). The ReLU derivative at 0 is 0 (mask ``u > 0``), as in
+    PyTorch.
     """
+    theta = net.params
+    arch = net.arch
+    dh_a = ws.scratch[DH_A]
+    dh_b = ws.scratch[DH_B]
+    dz_buf = ws.scratch[DZ]
+    wt = ws.scratch[WT]
     n = x.shape[0]
     L = arch.shape[0]
-    dh = view2d(GA, 0, n, arch[L - 1, OUT])
+    dh = view2d(dh_a, 0, n, arch[L - 1, OUT])
     copy_into(dout, dh)
     cur_is_a = True
     for l in range(L - 1, -1, -1):
         m = arch[l, OUT]
         k_in = arch[l, IN]
         c = arch[l, C_OFF]
-        dz = view2d(GZ, 0, n, m)
+        dz = view2d(dz_buf, 0, n, m)
         kind = arch[l, KIND]
         if kind == OUTPUT:
             copy_into(dh, dz)
         else:
-            u = block(U, n, arch, l)
+            u = block(ws.preacts, n, arch, l)
             if kind == RESIDUAL:
-                s = res_scale
+                s = net.residual_scale
                 for r in range(n):
                     for j in range(m):
                         dz[r, j] = dh[r, j] * s if u[r, j] > 0 else dh[r, j] * 0
@@ -157,12 +167,13 @@ def backward(theta, arch, res_scale, x, H, U, XH, stats, dout, grad, GA, GB, GZ,
                     for j in range(m):
                         dz[r, j] = dh[r, j] if u[r, j] > 0 else dh[r, j] * zero
         if arch[l, BN] == 1:
-            batchnorm_backward(dz, block(XH, n, arch, l), vec(theta, arch, l, G_OFF),
-                               stats[2, c:c + m], vec(grad, arch, l, G_OFF), vec(grad, arch, l, BE_OFF))
-        hin = x if l == 0 else block(H, n, arch, l - 1)
-        linear_backward_params(dz, hin, weight(grad, arch, l), vec(grad, arch, l, B_OFF), GW)
+            batchnorm_backward(dz, block(ws.normalized, n, arch, l), vec(theta, arch, l, G_OFF),
+                               ws.batch_stats[2, c:c + m], vec(grad, arch, l, G_OFF),
+                               vec(grad, arch, l, BE_OFF))
+        hin = x if l == 0 else block(ws.outputs, n, arch, l - 1)
+        linear_backward_params(dz, hin, weight(grad, arch, l), vec(grad, arch, l, B_OFF), wt)
         if l > 0:
-            nxt = view2d(GB if cur_is_a else GA, 0, n, k_in)
+            nxt = view2d(dh_b if cur_is_a else dh_a, 0, n, k_in)
             linear_backward_input(dz, weight(theta, arch, l), nxt)
             if kind == RESIDUAL:
                 for r in range(n):
