@@ -40,9 +40,15 @@ COLLAPSE_RATIO = 1e-3
 LOSSES = ("mse", "cross_entropy")
 
 
+def is_dead(max_pre):
+    """The dead-unit rule on each unit's largest ReLU input over the rows: ``<= 0`` (a NaN
+    maximum is not dead: the unit's input is not a number, which the finite checks report)."""
+    return np.asarray(max_pre) <= 0
+
+
 def dead_units(pre: np.ndarray) -> np.ndarray:
     """Boolean per unit: ReLU input ``pre`` (rows, units) is <= 0 on every row."""
-    return np.max(pre, axis=0) <= 0
+    return is_dead(np.max(pre, axis=0))
 
 
 def dead_fraction(pre: np.ndarray) -> float:
@@ -55,9 +61,10 @@ def dead_fractions(preactivations: Sequence[np.ndarray]) -> list[float]:
     return [dead_fraction(p) for p in preactivations]
 
 
-def has_dead_layer(fractions: Sequence[float]) -> bool:
-    """Whether some hidden layer has every unit dead."""
-    return any(f == 1.0 for f in fractions)
+def has_dead_layer(fractions):
+    """Whether some hidden layer has every unit dead (``fractions``: one per hidden layer,
+    along the first axis: an array (layers, nets) gives one answer per net)."""
+    return np.any(np.asarray(fractions) == 1.0, axis=0)
 
 
 def output_std(out: np.ndarray) -> float:
@@ -81,9 +88,14 @@ def target_std(y: np.ndarray, loss: str) -> float:
     return output_std(y.reshape(len(y), -1))
 
 
+def collapsed(output_std, target_std, finite):
+    """The collapse rule (module docstring), elementwise over arrays of networks."""
+    return np.logical_not(finite) | (np.asarray(output_std) <= COLLAPSE_RATIO * target_std)
+
+
 def is_collapsed(output_std: float, target_std: float, finite: bool) -> bool:
-    """The collapse rule (module docstring)."""
-    return bool((not finite) or output_std <= COLLAPSE_RATIO * target_std)
+    """The collapse rule for one network."""
+    return bool(collapsed(output_std, target_std, finite))
 
 
 def mean_loss(out: np.ndarray, y: np.ndarray, loss: str) -> float:

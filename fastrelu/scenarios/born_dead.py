@@ -48,7 +48,7 @@ def arms() -> list[Arm]:
 
 def born_dead(net, X) -> bool:
     """True if some hidden layer of ``net`` has no unit with a positive ReLU input on any row of X."""
-    return rules.has_dead_layer(rules.dead_fractions(net.preactivations(X)))
+    return bool(rules.has_dead_layer(rules.dead_fractions(net.preactivations(X))))
 
 
 def born_dead_probability(init: str, width: int, seeds, X) -> float:

@@ -17,7 +17,8 @@ from fastrelu import _validation as v
 from fastrelu import optim, rules
 from fastrelu._format import finite_or_none
 from fastrelu.ensemble import Ensemble
-from fastrelu.network import MLP
+from fastrelu.kernels.layout import C_OFF, OUT
+from fastrelu.network import LOSS_CODES, MLP
 from fastrelu.sweeps.grid import KEYS
 from fastrelu.training import fit
 
@@ -132,33 +133,48 @@ def _dataset(X: np.ndarray, y: np.ndarray, name: "str | None", loss: str) -> Dat
     return Dataset(X, y, name, h.hexdigest())
 
 
-def measure(net: Any, ds: Dataset, loss: str) -> dict:
-    """Collapse metrics of ``net`` on all rows of the data, by the rules of ``fr.diagnose``.
+def measure(params: np.ndarray, running: np.ndarray, template: MLP, ds: Dataset, loss: str) -> list[dict]:
+    """Collapse metrics of stacked networks on all rows of the data, by the rules of
+    :mod:`fastrelu.rules` (those of ``fr.diagnose``), one compiled parallel pass for all.
 
-    ``collapsed``: the outputs are not all finite, or their std across rows (mean over output
-    columns) is at most ``COLLAPSE_RATIO`` (1e-3) times the target's std (mean over columns;
-    one-hot labels for cross-entropy). A unit is dead when its ReLU input is <= 0 on every row
-    (in a residual layer: its ReLU branch); ``dead_layer`` is True when some hidden layer has
-    every unit dead (in a plain net the output is then one value for every input: "born dead"
-    at initialization, Lu et al. 2019). Non-finite numbers are reported as ``None``.
-    Only the cheap part of ``diagnose`` is computed (no cosines, gradients or causes), so
-    thousands of nets per second can be measured; a test checks both agree.
+    ``params`` (K, n_params) and ``running`` (K, 2, units) hold K networks laid out like
+    ``template``. ``collapsed``: the outputs are not all finite, or their std across rows (mean
+    over output columns) is at most ``COLLAPSE_RATIO`` (1e-3) times the target's std (mean
+    over columns; one-hot labels for cross-entropy). A unit is dead when its ReLU input is <= 0
+    on every row (in a residual layer: its ReLU branch); ``dead_layer`` is True when some
+    hidden layer has every unit dead (in a plain net the output is then one value for every
+    input: "born dead" at initialization, Lu et al. 2019). Non-finite numbers are reported as
+    ``None``. Only the cheap part of ``diagnose`` is computed (no cosines, gradients or
+    causes); a test checks that both agree.
     """
-    pre = net.preactivations(ds.X)
-    dead = rules.dead_fractions(pre)
-    out = np.asarray(net.forward(ds.X), dtype=np.float64)
-    finite = bool(np.all(np.isfinite(net.params))) and bool(np.all(np.isfinite(out)))
-    out_std = rules.output_std(out) if finite else float("nan")
-    target_std = ds.target_std
-    return {
-        "collapsed": rules.is_collapsed(out_std, target_std, finite),
-        "output_std_ratio": finite_or_none(out_std / target_std),
-        "dead_fraction": dead,
-        "dead_fraction_max": max(dead) if dead else None,
-        "dead_fraction_mean": float(np.mean(dead)) if dead else None,
-        "dead_layer": rules.has_dead_layer(dead),
-        "final_loss": finite_or_none(rules.mean_loss(out, ds.y, loss)) if finite else None,
-    }
+    from fastrelu.kernels import structs
+    from fastrelu.kernels.measure import measure_stack, new_measure_workspace
+
+    arch, k = template._arch, params.shape[0]
+    if ds.y.ndim == 1:
+        targets, labels = np.empty((len(ds.y), 0), params.dtype), ds.y
+    else:
+        targets, labels = ds.y.astype(params.dtype, copy=False), np.zeros(len(ds.y), np.int64)
+    nets = structs.network(params, running, arch, template.residual_scale)
+    data = structs.data(ds.X.astype(params.dtype, copy=False), targets, labels, LOSS_CODES[loss])
+    ws = new_measure_workspace(arch, params, ds.X.shape[0], template.sizes[-1])
+    max_pre = np.empty((k, running.shape[-1]), params.dtype)
+    out_std, mean_loss, finite = np.empty(k), np.empty(k), np.empty(k, np.bool_)
+    measure_stack(nets, data, ws, max_pre, out_std, mean_loss, finite)
+    dead = np.stack([rules.is_dead(max_pre[:, r[C_OFF]:r[C_OFF] + r[OUT]]).mean(axis=1)
+                     for r in arch[:-1]], axis=1) if len(arch) > 1 else np.zeros((k, 0))
+    with np.errstate(all="ignore"):
+        ratio = np.where(finite, out_std, np.nan) / ds.target_std
+    collapsed = rules.collapsed(np.where(finite, out_std, np.nan), ds.target_std, finite).tolist()
+    hidden = dead.shape[1] > 0
+    dmax = dead.max(axis=1).tolist() if hidden else [None] * k
+    dmean = dead.mean(axis=1).tolist() if hidden else [None] * k
+    dead_layer = rules.has_dead_layer(dead.T).tolist() if hidden else [False] * k
+    ratio = [finite_or_none(x) for x in ratio.tolist()]
+    loss_out = [finite_or_none(x) if f else None for x, f in zip(mean_loss.tolist(), finite.tolist())]
+    return [{"collapsed": c, "output_std_ratio": r, "dead_fraction": d, "dead_fraction_max": mx,
+             "dead_fraction_mean": mn, "dead_layer": dl, "final_loss": lo}
+            for c, r, d, mx, mn, dl, lo in zip(collapsed, ratio, dead.tolist(), dmax, dmean, dead_layer, loss_out)]
 
 
 #: Engines of :func:`train_group`: "ensemble" (fr.Ensemble, one kernel for the whole group)
@@ -204,13 +220,12 @@ def train_group(
         return []
     sizes = [data.X.shape[1]] + [int(arch["width"])] * int(arch["depth"]) + [data.n_out]
     if engine == "ensemble":
-        nets, hists = _train_ensemble(sizes, arch, points, data, steps, batch_size, loss)
+        (params, running, template), hists = _train_ensemble(sizes, arch, points, data, steps, batch_size, loss)
     else:
         nets, hists = _train_each(sizes, arch, points, data, steps, batch_size, loss)
+        params, running, template = np.stack([n.params for n in nets]), np.stack([n.running for n in nets]), nets[0]
     rows = []
-    for p, net, (diverged_at, steps_run) in zip(points, nets, hists):
-        with np.errstate(all="ignore"):
-            metrics = measure(net, data, loss)
+    for p, metrics, (diverged_at, steps_run) in zip(points, measure(params, running, template, data, loss), hists):
         row = {k: p[k] for k in KEYS}
         row.update(metrics, diverged_at=diverged_at, steps_run=steps_run)
         rows.append(row)
@@ -222,12 +237,12 @@ def _train_ensemble(sizes, arch, points, data, steps, batch_size, loss):
     ens = Ensemble(sizes, seeds=[p["seed"] for p in points], init=[p["init"] for p in points],
                       bias=[p["bias"] for p in points], residual=bool(arch["residual"]),
                       batchnorm=bool(arch["batchnorm"]))
+    stack = (ens.params, ens.running, ens._template)
     if steps == 0:
-        return ens.members, [(None, 0)] * len(points)
+        return stack, [(None, 0)] * len(points)
     hist = ens.fit(data.X, data.y, optimizer=[optim.from_name(arch["optimizer"], p["lr"]) for p in points],
                    loss=loss, steps=steps, batch_size=batch_size)
-    return ens.members, [(None if d is None else int(d), int(s))
-                         for d, s in zip(hist.diverged_at, hist.steps)]
+    return stack, [(None if d is None else int(d), int(s)) for d, s in zip(hist.diverged_at, hist.steps)]
 
 
 def _train_each(sizes, arch, points, data, steps, batch_size, loss):

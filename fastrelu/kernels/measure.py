@@ -1,0 +1,149 @@
+"""Measuring many networks of one architecture at once: one parallel pass over their stack.
+
+For each of K networks stacked like an ensemble's (``structs.Network`` with a leading axis of
+K on ``params`` and ``running``), :func:`measure_stack` runs the forward pass over every row of
+``X`` in the row blocks ``evaluate.predict`` uses (so every output is the bit pattern
+``MLP.forward`` gives) and records:
+
+* ``max_pre[k, c]``: the largest pre-activation of unit ``c`` over all rows (NaN if any was
+  NaN). The dead-unit rule (``fastrelu.rules.is_dead``) reads it.
+* ``out_std[k]``: the outputs' standard deviation across rows, mean over output columns
+  (float64, two passes, rows in order).
+* ``mean_loss[k]``: the mean loss against the targets (float64, rows in order).
+* ``finite[k]``: parameters and outputs all finite.
+
+The K networks are split into ``G`` contiguous groups, one ``prange`` iteration each with its
+own workspace; a network's numbers depend on nothing but itself, so they are the same for
+any G and any thread count.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+from numba import njit, prange
+
+from fastrelu.kernels._config import JIT, PJIT
+from fastrelu.kernels.evaluate import BLOCK_ROWS
+from fastrelu.kernels.layout import C_OFF, CROSS_ENTROPY, KIND, OUT, OUTPUT
+from fastrelu.kernels.network import block, forward
+from fastrelu.kernels.structs import Workspace, member_network, stacked
+from fastrelu.kernels.workspace import new_workspace
+
+#: At most this many groups (parallel tasks) per call.
+MAX_GROUPS = 64
+#: Bytes of stacked output buffers one call may hold.
+OUT_BYTES = 1 << 27
+
+
+class MeasureWorkspace(NamedTuple):
+    """A ``Workspace`` per group (leading axis G) and each group's room for all outputs."""
+
+    outputs: np.ndarray
+    preacts: np.ndarray
+    normalized: np.ndarray
+    scratch: np.ndarray
+    batch_stats: np.ndarray
+    out: np.ndarray             #: (G, n, n_out)
+
+
+def new_measure_workspace(arch, params, n_rows: int, n_out: int) -> MeasureWorkspace:
+    """Workspaces for measuring the stack ``params`` (K, n_params) on ``n_rows`` rows."""
+    k = params.shape[0]
+    per_group = max(1, n_rows * n_out * params.itemsize)
+    groups = int(max(1, min(k, MAX_GROUPS, OUT_BYTES // per_group)))
+    one = new_workspace(arch, min(n_rows, BLOCK_ROWS), params)
+    ws = stacked(one, groups)
+    return MeasureWorkspace(*ws, np.empty((groups, n_rows, n_out), params.dtype))
+
+
+@njit(**PJIT)
+def measure_stack(nets, data, ws, max_pre, out_std, mean_loss, finite):
+    """Fill ``max_pre`` (K, total_width), ``out_std``, ``mean_loss`` (K,) float64 and
+    ``finite`` (K,) bool for the stacked networks ``nets`` on ``data`` (``structs.Data``)."""
+    k_total = nets.params.shape[0]
+    groups = ws.out.shape[0]
+    for g in prange(groups):
+        w = Workspace(ws.outputs[g], ws.preacts[g], ws.normalized[g], ws.scratch[g], ws.batch_stats[g])
+        for k in range(g * k_total // groups, (g + 1) * k_total // groups):
+            net = member_network(nets, k)
+            _forward_all(net, data.X, w, ws.out[g], max_pre[k])
+            out = ws.out[g]
+            finite[k] = _all_finite(net.params) and _all_finite(out)
+            out_std[k] = _output_std(out)
+            mean_loss[k] = _mean_loss(out, data)
+
+
+@njit(**JIT)
+def _forward_all(net, X, w, out, max_pre):
+    """Outputs of every row into ``out``; per unit the largest pre-activation into ``max_pre``."""
+    arch = net.arch
+    n = X.shape[0]
+    rows = min(n, BLOCK_ROWS)
+    for c in range(max_pre.shape[0]):
+        max_pre[c] = -np.inf
+    for r0 in range(0, n, max(rows, 1)):
+        r1 = min(n, r0 + rows)
+        m = r1 - r0
+        o = forward(net, X[r0:r1], w, False)
+        for l in range(arch.shape[0]):
+            if arch[l, KIND] == OUTPUT:
+                continue
+            u = block(w.preacts, m, arch, l)
+            c0 = arch[l, C_OFF]
+            for r in range(m):
+                for j in range(arch[l, OUT]):
+                    v = u[r, j]
+                    cur = max_pre[c0 + j]
+                    if v > cur or v != v:
+                        max_pre[c0 + j] = v
+        for r in range(m):
+            for j in range(o.shape[1]):
+                out[r0 + r, j] = o[r, j]
+
+
+@njit(**JIT)
+def _all_finite(a):
+    flat = a.ravel()
+    for i in range(flat.shape[0]):
+        if not np.isfinite(flat[i]):
+            return False
+    return True
+
+
+@njit(**JIT)
+def _output_std(out):
+    n, c = out.shape
+    total = 0.0
+    for j in range(c):
+        s = 0.0
+        for r in range(n):
+            s += np.float64(out[r, j])
+        mean = s / n
+        q = 0.0
+        for r in range(n):
+            d = np.float64(out[r, j]) - mean
+            q += d * d
+        total += np.sqrt(q / n)
+    return total / c
+
+
+@njit(**JIT)
+def _mean_loss(out, data):
+    n, c = out.shape
+    s = 0.0
+    if data.loss == CROSS_ENTROPY:
+        for r in range(n):
+            top = np.float64(out[r, 0])
+            for j in range(1, c):
+                top = max(top, np.float64(out[r, j]))
+            z = 0.0
+            for j in range(c):
+                z += np.exp(np.float64(out[r, j]) - top)
+            s += top + np.log(z) - np.float64(out[r, data.labels[r]])
+        return s / n
+    for r in range(n):
+        for j in range(c):
+            d = np.float64(out[r, j]) - np.float64(data.targets[r, j])
+            s += d * d
+    return s / (n * c)
