@@ -91,8 +91,12 @@ class Ensemble:
         if k < 1:
             raise v.reject(ValueError, "seeds", seeds, accepted)
         given = _per_member("init", init, k)
-        checked = [check_init(i, b, f"[{j}]") for j, (i, b) in enumerate(zip(given, _per_member("bias", bias, k)))]
-        self.seeds = [v.check_seed(f"seeds[{j}]", s) for j, s in enumerate(seeds)]
+        checked = _check_inits(given, _per_member("bias", bias, k))
+        if isinstance(seeds, range):   # a million seeds: check the ends, not every one
+            v.check_seed("seeds[0]", min(seeds[0], seeds[-1]))
+            self.seeds = list(seeds)
+        else:
+            self.seeds = [v.check_seed(f"seeds[{j}]", s) for j, s in enumerate(seeds)]
         # one template net gives the layout; its parameters are drawn again per member
         self._template = MLP(sizes, init="zeros", dtype=dtype, residual=residual,
                              residual_scale=residual_scale, batchnorm=batchnorm)
@@ -174,6 +178,22 @@ class Ensemble:
                        losses, ran, div, ws)
         return EnsembleHistory(loss=losses, diverged_at=[int(r) - 1 if d else None for r, d in zip(ran, div)],
                                steps=ran)
+
+
+def _check_inits(inits: list, biases: list) -> list:
+    """``check_init`` of every member, once per distinct named (init, bias) pair."""
+    seen: dict = {}
+    out = []
+    for j, (i, b) in enumerate(zip(inits, biases)):
+        key = (i, b) if isinstance(i, str) and isinstance(b, (int, float)) and not isinstance(b, bool) else None
+        if key is None or key not in seen:
+            checked = check_init(i, b, f"[{j}]")
+            if key is None:
+                out.append(checked)
+                continue
+            seen[key] = checked
+        out.append(seen[key])
+    return out
 
 
 def _draw_members(ens: Ensemble, callables: list) -> None:
