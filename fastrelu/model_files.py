@@ -83,6 +83,8 @@ def load_model(path, output_activation: str | None = None) -> ImportedModel:
 def _unreadable(path: Path, suffix: str, exc: BaseException) -> ValueError:
     lines = str(exc).strip().splitlines()
     reason = f"{type(exc).__name__}: {lines[0][:300]}" if lines else type(exc).__name__
+    if "pickle" in reason.lower():  # numpy's message would suggest loading it unsafely
+        reason = "it holds pickled Python data, which fastrelu never unpickles (allow_pickle=False)"
     return ValueError(f"{path} is not {_FORMATS[suffix]} ({reason})")
 
 

@@ -161,7 +161,7 @@ def _first_line(exc: BaseException) -> str:
 
 
 def _refusal(path: Path, exc: BaseException) -> str:
-    found = re.search(r"Unsupported global: GLOBAL ([\w.]+)", str(exc))
+    found = re.search(r"GLOBAL ([\w.]+)", str(exc))
     what = f" (it needs {found.group(1)})" if found else ""
     return (f"{path} holds a pickled Python object{what}, not only tensors; fastrelu reads model files as "
             "data with torch.load(weights_only=True), which refused it, so nothing in it was executed. "
@@ -200,7 +200,12 @@ def load_state_dict_file(path, output_activation: str | None = None) -> Imported
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
-        raise ValueError(_refusal(path, exc)) from None
+        if "GLOBAL" in str(exc):  # it names a class or function to load: code, not data
+            raise ValueError(_refusal(path, exc)) from None
+        found = re.search(r"WeightsUnpickler error: (.+)", str(exc))
+        raise ValueError(f"{path} is not a readable PyTorch file (malformed pickle data: "
+                         f"{found.group(1).strip() if found else _first_line(exc)}); expected a state_dict saved "
+                         "with torch.save(model.state_dict(), path)") from None
     except Exception as exc:  # truncated or foreign files: torch raises RuntimeError, EOFError, ...
         raise ValueError(f"{path} is not a readable PyTorch file ({type(exc).__name__}: {_first_line(exc)}); "
                          "expected a state_dict saved with torch.save(model.state_dict(), path)") from None

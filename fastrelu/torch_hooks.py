@@ -26,12 +26,17 @@ def to_numpy(t) -> np.ndarray:
     return (t.float() if t.dtype.is_floating_point and t.element_size() < 4 else t).numpy().copy()
 
 
+def as_float64(t) -> np.ndarray:
+    """A tensor's values as float64 NumPy, read-only use (a view when it is float64 already)."""
+    return t.detach().double().cpu().numpy()
+
+
 @dataclass
 class _Call:
     name: str
     kind: str
     shape: tuple
-    unit_max: Any  # per-unit max of the input over rows and positions, float64 (units,)
+    unit_max: Any  # per-unit max of the input over rows and positions: a detached tensor (units,)
     sum_sq: float = 0.0
     count: int = 0
 
@@ -39,18 +44,21 @@ class _Call:
 class _Probe:
     """Forward hooks on the ReLU modules of a model; one :class:`_Call` per call of one of them."""
 
-    def __init__(self, model, torch):
+    def __init__(self, model, torch, mean_sq: bool = True):
         kinds = (torch.nn.ReLU, torch.nn.ReLU6)
         self.modules = [(n, m) for n, m in model.named_modules() if isinstance(m, kinds)]
+        self._hooks = [(m, partial(self._before, n)) for n, m in self.modules]
+        self.mean_sq = mean_sq
         self.handles: list = []
         self.calls: list[_Call] = []
 
     def attach(self) -> None:
         self.detach()
         self.calls = []
-        for name, m in self.modules:
-            self.handles.append(m.register_forward_pre_hook(partial(self._before, name)))
-            self.handles.append(m.register_forward_hook(partial(self._after, name)))
+        for m, hook in self._hooks:
+            self.handles.append(m.register_forward_pre_hook(hook))
+            if self.mean_sq:
+                self.handles.append(m.register_forward_hook(self._after))
 
     def detach(self) -> None:
         while self.handles:
@@ -59,11 +67,14 @@ class _Probe:
     def _before(self, name, module, args):
         # Measured before the module runs: an in-place ReLU overwrites its input.
         x = args[0].detach()
-        rows = x.reshape(len(x), -1) if x.ndim < 2 else x.movedim(1, -1)
-        unit_max = rows.reshape(-1, rows.shape[-1]).amax(dim=0)
-        self.calls.append(_Call(name, type(module).__name__, tuple(x.shape[1:]), to_numpy(unit_max).astype(np.float64)))
+        if x.ndim == 2:
+            unit_max = x.amax(dim=0)
+        else:  # (n,) one unit; (n, C, ...) one unit per channel
+            rows = x.reshape(len(x), -1) if x.ndim < 2 else x.movedim(1, -1)
+            unit_max = rows.reshape(-1, rows.shape[-1]).amax(dim=0)
+        self.calls.append(_Call(name, type(module).__name__, tuple(x.shape[1:]), unit_max))
 
-    def _after(self, name, module, args, out):
+    def _after(self, module, args, out):
         call = self.calls[-1]
         out = out.detach()
         call.sum_sq = float(out.double().square().sum())
@@ -73,7 +84,7 @@ class _Probe:
 def _output(out, torch) -> np.ndarray:
     if not isinstance(out, torch.Tensor):
         raise ValueError(f"the model returned a {type(out).__name__}; fastrelu measures models that return one tensor")
-    return to_numpy(out).astype(np.float64).reshape(len(out), -1)
+    return as_float64(out).reshape(len(out), -1)
 
 
 @dataclass
@@ -117,6 +128,11 @@ def as_input(X, model, torch):
     return t
 
 
+def unit_maxima(call: _Call) -> np.ndarray:
+    """The per-unit maxima of one call as float64 NumPy."""
+    return as_float64(call.unit_max)
+
+
 def call_names(calls: list[_Call]) -> list[str]:
     """Each call's module name; ``name#k`` (k from 0) for a module called several times."""
     total = {c.name: sum(d.name == c.name for d in calls) for c in calls}
@@ -134,7 +150,7 @@ def _layers(per_chunk: list[list[_Call]]) -> list[HookLayer]:
         calls = [chunk[k] for chunk in per_chunk]
         # Each row of this matrix is one chunk's per-unit maximum: the rule over it is the
         # rule over all rows of all chunks.
-        maxima = np.stack([cl.unit_max for cl in calls])
+        maxima = np.stack([unit_maxima(cl) for cl in calls])
         layers.append(HookLayer(name, c.kind, c.shape, maxima.shape[1], rules.dead_fraction(maxima),
                                 sum(cl.sum_sq for cl in calls) / max(1, sum(cl.count for cl in calls))))
     return layers
@@ -167,65 +183,95 @@ class CollapseWarning(UserWarning):
 
 
 class Watch:
-    """The context manager of :func:`watch`; see there."""
+    """The context manager of :func:`fastrelu.torch.watch`; see there.
+
+    A recorded step keeps its ReLU modules' per-unit maxima as tensors; the dead fractions
+    are worked out from them when ``records`` is read, on exit, every ``_PENDING`` records
+    (bounded memory), and at a collapse (for the warning), not inside the training step.
+    """
+
+    _PENDING = 256
 
     def __init__(self, model, every: int, warn: bool, target_std: float | None, torch):
         self.model, self.every, self.warn, self.target_std = model, every, warn, target_std
-        self.records: list[dict] = []
         self.collapsed_at: int | None = None
         self.layer_names: list[str] = []
         self.steps = 0
         self._torch = torch
-        self._probe = _Probe(model, torch)
+        self._probe = _Probe(model, torch, mean_sq=False)
+        self._records: list[dict] = []
+        self._pending: list[tuple[dict, list]] = []
         self._handles: list = []
         self._recording: int | None = None
+
+    @property
+    def records(self) -> list[dict]:
+        """One dict per recorded step: step, dead_fraction, output_std, finite, collapsed."""
+        self._settle()
+        return self._records
 
     @property
     def reference_std(self) -> float | None:
         """The collapse yardstick: ``target_std``, else the first recorded output std."""
         if self.target_std is not None:
             return self.target_std
-        return self.records[0]["output_std"] if self.records else None
+        return self._records[0]["output_std"] if self._records else None
+
+    def _settle(self) -> None:
+        for record, maxima in self._pending:
+            record["dead_fraction"] = [rules.dead_fraction(unit_maxima(c)[None, :]) for c in maxima]
+        self._pending.clear()
 
     def __enter__(self) -> "Watch":
-        self._handles = [self.model.register_forward_pre_hook(self._before),
-                         self.model.register_forward_hook(self._after)]
+        # Only this pre-hook stays between recorded steps; the ReLU hooks and the output hook
+        # are added for a recorded forward and removed after it.
+        self._handles = [self.model.register_forward_pre_hook(self._before)]
         return self
 
     def __exit__(self, *exc) -> bool:
         self._probe.detach()
         while self._handles:
             self._handles.pop().remove()
+        self._settle()
         return False
 
     def _before(self, module, args):
         step, self.steps = self.steps, self.steps + 1
         if step % self.every:
-            self._recording = None
             return None
         self._recording = step
         self._probe.attach()
+        while len(self._handles) > 1:  # an output hook left by a forward that raised
+            self._handles.pop().remove()
+        self._handles.append(module.register_forward_hook(self._after))
         return None
 
     def _after(self, module, args, out):
-        if self._recording is None:
-            return None
-        step, self._recording = self._recording, None
+        step = self._recording
         self._probe.detach()
+        self._handles.pop().remove()
         values = _output(out, self._torch)
         std, finite = rules.output_std(values), bool(np.isfinite(values).all())
-        if not self.records:
+        if not self._records:
             self.layer_names = call_names(self._probe.calls)
-        reference = std if self.reference_std is None else self.reference_std
+        reference = self.target_std if self.target_std is not None else (
+            self._records[0]["output_std"] if self._records else std)
         collapsed = rules.is_collapsed(std, reference, finite)
-        self.records.append({"step": step, "output_std": std, "finite": finite, "collapsed": collapsed,
-                             "dead_fraction": [rules.dead_fraction(c.unit_max[None, :]) for c in self._probe.calls]})
+        record = {"step": step, "dead_fraction": None, "output_std": std, "finite": finite, "collapsed": collapsed}
+        self._records.append(record)
+        self._pending.append((record, self._probe.calls))
+        if len(self._pending) >= self._PENDING or (collapsed and self.collapsed_at is None):
+            self._settle()
         if collapsed and self.collapsed_at is None:
             self.collapsed_at = step
             if self.warn:
-                why = (f"output std {std:.3g} across the batch is at most {rules.COLLAPSE_RATIO:g} x the "
-                       f"reference {reference:.3g}" if finite else "the outputs are not all finite (NaN or inf)")
-                dead = ", ".join(f"{f:.0%}" for f in self.records[-1]["dead_fraction"])
-                warnings.warn(CollapseWarning(f"the model's outputs collapsed at step {step}: {why}; dead units "
-                                              f"per ReLU module: [{dead}]"), stacklevel=2)
+                self._warn(record, reference)
         return None
+
+    @staticmethod
+    def _warn(record: dict, reference: float) -> None:
+        why = (f"output std {record['output_std']:.3g} across the batch is at most {rules.COLLAPSE_RATIO:g} x "
+               f"the reference {reference:.3g}" if record["finite"] else "the outputs are not all finite (NaN or inf)")
+        dead = ", ".join(f"{f:.0%}" for f in record["dead_fraction"])
+        warnings.warn(CollapseWarning(f"the model's outputs collapsed at step {record['step']}: {why}; dead units "
+                                      f"per ReLU module: [{dead}]"), stacklevel=3)
