@@ -35,6 +35,9 @@ from fastrelu import _validation as v
 from fastrelu.kernels.batchnorm import EPS as BN_EPS, MOMENTUM as BN_MOMENTUM
 from fastrelu.network import MLP
 
+__all__ = ["ImportedModel", "OUTPUT_ACTIVATIONS", "MissingDependencyError", "Linear", "BatchNorm", "Activation",
+           "assemble", "from_state_dict", "apply_output_activation", "require"]
+
 #: What may follow a model's last Linear layer (``None``: nothing, a linear output).
 OUTPUT_ACTIVATIONS = ("relu", "sigmoid", "softmax", "log_softmax", "tanh")
 #: ``net.init`` of an imported network: its weights come from elsewhere, not from a scheme.

@@ -229,27 +229,31 @@ class Watch:
         return self
 
     def __exit__(self, *exc) -> bool:
-        self._probe.detach()
+        self._drop_step_hooks()
         while self._handles:
             self._handles.pop().remove()
         self._settle()
         return False
 
+    def _drop_step_hooks(self) -> None:
+        self._probe.detach()
+        while len(self._handles) > 1:
+            self._handles.pop().remove()
+
     def _before(self, module, args):
         step, self.steps = self.steps, self.steps + 1
+        if len(self._handles) > 1:  # a recorded forward raised before its output hook ran
+            self._drop_step_hooks()
         if step % self.every:
             return None
         self._recording = step
         self._probe.attach()
-        while len(self._handles) > 1:  # an output hook left by a forward that raised
-            self._handles.pop().remove()
         self._handles.append(module.register_forward_hook(self._after))
         return None
 
     def _after(self, module, args, out):
         step = self._recording
-        self._probe.detach()
-        self._handles.pop().remove()
+        self._drop_step_hooks()
         values = _output(out, self._torch)
         std, finite = rules.output_std(values), bool(np.isfinite(values).all())
         if not self._records:

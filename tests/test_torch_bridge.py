@@ -342,7 +342,7 @@ def test_watch_healthy_run_records_and_never_warns(torch, frt):
     assert [r["step"] for r in w.records] == list(range(0, 205, 10)) and w.steps == 205
     assert w.collapsed_at is None and caught == []
     assert all(len(r["dead_fraction"]) == 2 and r["finite"] and not r["collapsed"] for r in w.records)
-    assert w.layer_names == ["1", "3"]
+    assert w.layer_names == ["1", "3"] and w.reference_std == w.records[0]["output_std"]
     assert w.records[-1]["output_std"] > w.records[0]["output_std"]  # it learned to vary its output
 
 
@@ -389,6 +389,17 @@ def test_watch_removes_hooks_after_an_exception(torch, frt):
         with frt.watch(model, every=1):
             model(torch.randn(5, 7))  # fails inside a recorded forward
     assert all_hooks(model) == 0
+
+
+def test_watch_after_a_failed_recorded_forward_records_only_real_steps(torch, frt):
+    model = mlp(torch, [3, 4, 1], extras=False)
+    with frt.watch(model, every=2) as w:
+        with pytest.raises(RuntimeError):
+            model(torch.randn(5, 7))  # step 0, recorded, fails inside the forward
+        model(torch.randn(5, 3))  # step 1: not recorded, though step 0 left its hooks behind
+        assert all_hooks(model[1]) == 0
+        model(torch.randn(5, 3))  # step 2: recorded
+    assert [r["step"] for r in w.records] == [2] and w.steps == 3 and all_hooks(model) == 0
 
 
 def test_watch_bad_arguments(torch, frt):
