@@ -1,7 +1,8 @@
 """The PyTorch bridge: models and state_dict files into fastrelu, and measurements through hooks.
 
-The only module of fastrelu that uses PyTorch; it imports ``torch`` when one of its functions
-is called (``import fastrelu`` never does), and raises
+The only module of fastrelu that imports PyTorch (its hook machinery,
+:mod:`fastrelu.torch_hooks`, is handed ``torch`` from here). It imports ``torch`` when one of
+its functions is called (``import fastrelu`` never does), and raises
 :class:`fastrelu.imported.MissingDependencyError` with the install hint without it.
 
 * :func:`from_torch`: an MLP-shaped ``torch.nn.Module`` as an ``fr.MLP`` with its exact weights.
@@ -235,8 +236,9 @@ def hook_measure(module, X, *, batch_size: int | None = None) -> HookMeasurement
 def watch(model, every: int = 10, warn: bool = True, target_std: float | None = None) -> Watch:
     """Watch a model during your own training loop (a context manager; nothing is printed).
 
-    Every forward call of ``model`` is a step, counted from 0; on every ``every``-th step the
-    ReLU modules are hooked for that one forward and the watch records
+    Every forward call of ``model`` is a step, counted from 0 (evaluation forwards in the loop
+    count too); on every ``every``-th step the ReLU modules are hooked for that one forward
+    and the watch records
     ``{"step", "dead_fraction" (per ReLU call, dead on that batch), "output_std" (std across
     the batch rows, mean over columns), "finite", "collapsed"}`` in ``.records``. Other steps
     cost one Python call that returns at once.
@@ -252,7 +254,7 @@ def watch(model, every: int = 10, warn: bool = True, target_std: float | None = 
 
     Examples
     --------
-    >>> import torch, warnings
+    >>> import torch
     >>> import fastrelu.torch as frt
     >>> model = torch.nn.Sequential(torch.nn.Linear(3, 8), torch.nn.ReLU(), torch.nn.Linear(8, 1))
     >>> with frt.watch(model, every=2) as w:

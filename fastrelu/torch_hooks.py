@@ -117,6 +117,7 @@ class HookMeasurement:
 
 
 def as_input(X, model, torch):
+    """``X`` (array or tensor) as a tensor on the model's device, floats in its parameters' dtype."""
     if isinstance(X, (str, bytes)) or X is None:
         raise TypeError(f"X must be an array or tensor of inputs, got {type(X).__name__}")
     param = next(iter(model.parameters()), None)
