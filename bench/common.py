@@ -7,7 +7,9 @@ timed, after at least one warm-up call (JIT compilation lands there).
 
 Before any timing, :func:`check_agreement` evaluates every implementation's final parameters
 on the full training set (float64, one shared NumPy evaluator) and compares the losses to a
-reference implementation: a benchmark that compares different work is worthless.
+reference implementation: a benchmark that compares different work is worthless. An
+implementation that cannot hand back its parameters (``fr.sweep`` returns rows) reports its
+own full-data final losses instead (:attr:`RunResult.full_loss`).
 """
 from __future__ import annotations
 
@@ -18,8 +20,8 @@ import numpy as np
 
 from fastrelu_bench.workloads import Problem
 
-__all__ = ["RunResult", "Prepare", "evaluate_loss", "Agreement", "check_agreement",
-           "LOSS_RTOL", "LOSS_ATOL", "thread_limit"]
+__all__ = ["RunResult", "Prepare", "evaluate_loss", "full_data_loss", "pick_reference", "Agreement",
+           "check_agreement", "LOSS_RTOL", "LOSS_ATOL", "thread_limit"]
 
 #: Float32 tolerance of the gate on the full-data loss after training (relative, absolute).
 LOSS_RTOL = 2e-3
@@ -35,13 +37,17 @@ class RunResult:
     loss : float or ndarray
         The implementation's own minibatch loss at its last step (before that step's
         update, as ``fastrelu.fit`` records it); one value per network for ensembles.
-    params : list of (W, b)
+    params : list of (W, b) or None
         Final parameters as float32 NumPy arrays in torch ``Linear`` layout, stacked over
-        networks for ensembles.
+        networks for ensembles; None if the implementation does not expose them.
+    full_loss : ndarray, optional
+        Only with ``params=None``: the implementation's own full-data loss of its final
+        networks, one per network (``inf`` for a diverged one), which the gate then uses.
     """
 
     loss: float | np.ndarray
-    params: list[tuple[np.ndarray, np.ndarray]]
+    params: list[tuple[np.ndarray, np.ndarray]] | None
+    full_loss: np.ndarray | None = None
 
 
 Prepare = Callable[[Problem], Callable[[], RunResult]]
@@ -76,6 +82,31 @@ def evaluate_loss(problem: Problem, params: list[tuple[np.ndarray, np.ndarray]])
                 value = np.mean(lse - z[np.arange(len(y)), y])
         out[k] = value if np.isfinite(value) else np.inf
     return out
+
+
+def full_data_loss(problem: Problem, result: RunResult) -> np.ndarray:
+    """What the gate compares: :func:`evaluate_loss` of ``result.params``, or the
+    implementation's own ``full_loss`` when it has no parameters to give."""
+    if result.params is not None:
+        return evaluate_loss(problem, result.params)
+    if result.full_loss is None:
+        raise ValueError("result: has neither params nor full_loss; the gate needs one of them")
+    loss = np.asarray(result.full_loss, dtype=np.float64).reshape(-1)
+    if loss.shape != (problem.workload.n_nets,):
+        raise ValueError(f"result: full_loss of shape {loss.shape}, expected ({problem.workload.n_nets},)")
+    return np.where(np.isfinite(loss), loss, np.inf)
+
+
+def pick_reference(results: dict, reference: str | None = None) -> str:
+    """The gate's reference among ``results``: ``reference``, else ``"fastrelu"`` if present,
+    else the first name. Raises ValueError for no results or an unknown name."""
+    if not results:
+        raise ValueError("results: need at least one implementation's result, got none")
+    if reference is None:
+        reference = "fastrelu" if "fastrelu" in results else next(iter(results))
+    if reference not in results:
+        raise ValueError(f"reference: got {reference!r}, accepted: {', '.join(results)}")
+    return reference
 
 
 @dataclass
@@ -120,16 +151,11 @@ def check_agreement(problem: Problem, results: dict[str, RunResult],
     -------
     dict of str to Agreement
     """
-    if not results:
-        raise ValueError("results: need at least one implementation's result, got none")
-    if reference is None:
-        reference = "fastrelu" if "fastrelu" in results else next(iter(results))
-    if reference not in results:
-        raise ValueError(f"reference: got {reference!r}, accepted: {', '.join(results)}")
-    ref = evaluate_loss(problem, results[reference].params)
+    reference = pick_reference(results, reference)
+    ref = full_data_loss(problem, results[reference])
     out = {}
     for name, res in results.items():
-        loss = evaluate_loss(problem, res.params)
+        loss = full_data_loss(problem, res)
         both_inf = np.isinf(loss) & np.isinf(ref)
         with np.errstate(all="ignore"):
             diff = np.where(both_inf, 0.0, np.abs(loss - ref))

@@ -3,7 +3,8 @@
 W1 and W3 use :class:`fastrelu.MLP` with the workload's initial weights copied in and
 :func:`fastrelu.fit` with the workload's seed, so the batch sequence is the one every peer
 replays (:func:`fastrelu.minibatches`). W2 trains all its networks with one
-:meth:`fastrelu.Ensemble.fit` call.
+:meth:`fastrelu.Ensemble.fit` call, and again through :func:`fastrelu.sweep` (``fastrelu-sweep``).
+S0 is one :func:`fastrelu.sweep` at initialization and its pivot.
 """
 from __future__ import annotations
 
@@ -12,9 +13,10 @@ from typing import Callable
 import numpy as np
 
 from fastrelu_bench.common import RunResult
+from fastrelu_bench.s0 import S0Problem, S0Result
 from fastrelu_bench.workloads import Problem
 
-__all__ = ["prepare_single", "prepare_ensemble", "threads"]
+__all__ = ["prepare_single", "prepare_ensemble", "prepare_sweep", "prepare_s0", "threads"]
 
 
 def threads() -> int:
@@ -87,5 +89,77 @@ def prepare_ensemble(problem: Problem) -> Callable[[], RunResult]:
                    np.stack([np.array(m.biases[i], dtype=np.float32) for m in ens.members]))
                   for i in range(n_layers)]
         return RunResult(np.asarray(hist.final_loss, dtype=np.float32), params)
+
+    return run
+
+
+def _sweep_arch(problem: Problem) -> dict:
+    """The grid keys of W2's architecture (every hidden layer of one width)."""
+    w = problem.workload
+    hidden = w.sizes[1:-1]
+    if not hidden or len(set(hidden)) != 1 or w.sizes[0] != problem.X.shape[1]:
+        raise ValueError(f"sizes: fr.sweep builds nets of equal hidden widths on the data's "
+                         f"inputs, got {w.sizes!r}")
+    return {"width": [hidden[0]], "depth": [len(hidden)], "init": [w.init]}
+
+
+def prepare_sweep(problem: Problem) -> Callable[[], RunResult]:
+    """Return ``run()`` training the W2 networks through :func:`fastrelu.sweep`.
+
+    A sweep grid is a Cartesian product, and W2's network ``k`` has its own learning rate
+    ``lrs[k]`` *and* its own seed ``seeds[k]`` (weights and batch order): no product of an
+    ``lr`` list and a ``seed`` list of more than one point holds only W2's pairs. So the run is
+    one sweep per network, ``{"lr": [lrs[k]], "seed": [seeds[k]]}``, each measured (final
+    loss) on all rows, as a user of ``fr.sweep`` would have to write it. The nets are W2's
+    exactly: its initial weights are the ones ``fr.MLP(sizes, init, seed=seeds[k])`` draws
+    (:func:`~fastrelu_bench.workloads.make_problem`). ``fr.sweep`` returns rows, not
+    parameters, so the gate uses each row's ``final_loss`` (full data).
+    """
+    import fastrelu as fr
+
+    w = problem.workload
+    if not problem.ensemble:
+        raise ValueError(f"workload: {w.name} is a single-network workload; use prepare_single")
+    arch = _sweep_arch(problem)
+    data = (problem.X, problem.y)
+    points = [(float(lr), int(seed)) for lr, seed in zip(problem.lrs, problem.seeds)]
+
+    def run() -> RunResult:
+        losses = np.empty(len(points))
+        for k, (lr, seed) in enumerate(points):
+            res = fr.sweep({**arch, "lr": [lr], "seed": [seed]}, data=data, steps=w.steps,
+                           batch_size=w.batch_size, optimizer="sgd", loss=w.loss)
+            value = res.column("final_loss")[0]          # NaN for a non-finite net
+            losses[k] = value if np.isfinite(value) else np.inf
+        return RunResult(losses, None, full_loss=losses)
+
+    return run
+
+
+def prepare_s0(problem: S0Problem) -> Callable[[], S0Result]:
+    """Return ``run()``: one :func:`fastrelu.sweep` over the S0 grid at initialization.
+
+    ``fr.sweep({"width": widths, "depth": depths, "seed": range(S)}, data="abs1d", steps=0)``
+    (He-normal init and zero biases are the sweep's defaults) and P(dead layer) from
+    ``res.pivot("depth", "width", "dead_layer")``, both inside the timed run.
+    """
+    import fastrelu as fr
+
+    w = problem.workload
+    X, _ = fr.data.abs1d()
+    if not np.array_equal(np.asarray(X, dtype=np.float32), problem.X):
+        raise ValueError(f"n_rows: fr.sweep(data='abs1d') uses abs1d's {len(X)} rows, "
+                         f"the problem has {len(problem.X)}")
+    grid = {"width": list(w.widths), "depth": list(w.depths), "seed": range(w.seeds_per_cell)}
+
+    def run() -> S0Result:
+        res = fr.sweep(grid, data="abs1d", steps=0)
+        table = res.pivot("depth", "width", "dead_layer")
+        if list(table.row_labels) != list(w.depths) or list(table.col_labels) != list(w.widths):
+            raise RuntimeError(f"pivot labels {table.row_labels}, {table.col_labels} are not "
+                               f"depths {w.depths}, widths {w.widths}")
+        n = np.asarray(table.counts, dtype=np.int64)
+        dead = np.rint(np.asarray(table.values, dtype=np.float64) * n).astype(np.int64)
+        return S0Result(dead, n)
 
     return run

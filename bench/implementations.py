@@ -14,7 +14,7 @@ from typing import Callable, Sequence
 from fastrelu_bench.common import Prepare
 
 __all__ = ["Implementation", "IMPLEMENTATIONS", "INSTALL_HINT", "implementations_for",
-           "installed", "availability", "unavailable"]
+           "installed", "availability", "unavailable", "is_peer"]
 
 #: How to install every peer (torch pinned to its CPU build, jax).
 INSTALL_HINT = 'pip install "fastrelu[peers]"'
@@ -66,34 +66,54 @@ def cpu_threads() -> int:
 
 
 _P = "fastrelu_bench."
-_FR_SINGLE = Implementation("fastrelu", "fastrelu: fr.MLP + fr.fit(SGD)", _P + "impl_fastrelu:prepare_single",
-                            ("numba",), _P + "impl_fastrelu:threads")
-_NP_SINGLE = Implementation("numpy", "NumPy, hand-written forward/backward", _P + "peers_numpy:prepare_single")
-_TORCH_EAGER = Implementation("torch", "PyTorch eager: nn.Sequential + optim.SGD",
-                              _P + "peers_torch:prepare_eager", ("torch",), _P + "peers_torch:threads")
-_JAX_FUSED = Implementation("jax", "JAX: whole run in one jit (lax.fori_loop)",
-                            _P + "peers_jax:prepare_fused", ("jax",), _P + "peers_jax:threads")
-
-IMPLEMENTATIONS: dict[str, tuple[Implementation, ...]] = {
-    "W1": (_FR_SINGLE, _NP_SINGLE, _TORCH_EAGER, _JAX_FUSED),
-    "W2": (
-        Implementation("fastrelu", "fastrelu: fr.Ensemble", _P + "impl_fastrelu:prepare_ensemble",
-                       ("numba",), _P + "impl_fastrelu:threads"),
-        Implementation("numpy-batched", "NumPy batched matmul over stacked nets",
-                       _P + "peers_numpy:prepare_ensemble"),
-        Implementation("torch-baddbmm", "PyTorch stacked nets: baddbmm + autograd",
-                       _P + "peers_torch:prepare_baddbmm", ("torch",), _P + "peers_torch:threads"),
-        Implementation("torch-func", "torch.func: stack_module_state + vmap(grad)",
-                       _P + "peers_torch:prepare_func", ("torch",), _P + "peers_torch:threads"),
-        Implementation("jax-vmap", "JAX: vmap of the fused run, one jit",
-                       _P + "peers_jax:prepare_vmap", ("jax",), _P + "peers_jax:threads"),
-    ),
-    "W3": (_FR_SINGLE, _NP_SINGLE, _TORCH_EAGER, _JAX_FUSED),
+#: Module of each family's ``prepare`` functions, the modules it needs, its ``threads`` function.
+_FAMILIES = {
+    "fastrelu": ("impl_fastrelu", ("numba",), _P + "impl_fastrelu:threads"),
+    "numpy": ("peers_numpy", (), _P + "implementations:cpu_threads"),
+    "torch": ("peers_torch", ("torch",), _P + "peers_torch:threads"),
+    "jax": ("peers_jax", ("jax",), _P + "peers_jax:threads"),
 }
 
 
+def _impl(name: str, label: str, prepare: str) -> Implementation:
+    module, requires, threads_fn = _FAMILIES[name.split("-")[0]]
+    return Implementation(name, label, f"{_P}{module}:{prepare}", requires, threads_fn)
+
+
+_SINGLE = (
+    _impl("fastrelu", "fastrelu: fr.MLP + fr.fit(SGD)", "prepare_single"),
+    _impl("numpy", "NumPy, hand-written forward/backward", "prepare_single"),
+    _impl("torch", "PyTorch eager: nn.Sequential + optim.SGD", "prepare_eager"),
+    _impl("jax", "JAX: whole run in one jit (lax.fori_loop)", "prepare_fused"),
+)
+
+IMPLEMENTATIONS: dict[str, tuple[Implementation, ...]] = {
+    "W1": _SINGLE,
+    "W2": (
+        _impl("fastrelu", "fastrelu: fr.Ensemble", "prepare_ensemble"),
+        _impl("fastrelu-sweep", "fastrelu: fr.sweep, one sweep per net (own lr and seed)", "prepare_sweep"),
+        _impl("numpy-batched", "NumPy batched matmul over stacked nets", "prepare_ensemble"),
+        _impl("torch-baddbmm", "PyTorch stacked nets: baddbmm + autograd", "prepare_baddbmm"),
+        _impl("torch-func", "torch.func: stack_module_state + vmap(grad)", "prepare_func"),
+        _impl("jax-vmap", "JAX: vmap of the fused run, one jit", "prepare_vmap"),
+    ),
+    "W3": _SINGLE,
+    "S0": (
+        _impl("fastrelu", "fastrelu: fr.sweep(steps=0) + pivot", "prepare_s0"),
+        _impl("numpy-batched", "NumPy: one generator, stacked matmul per cell", "prepare_s0"),
+        _impl("torch-batched", "PyTorch: one generator, stacked matmul per cell", "prepare_s0"),
+        _impl("jax-vmap", "JAX: vmap over seeds of init+forward+test, one jit per cell", "prepare_s0"),
+    ),
+}
+
+
+def is_peer(name: str) -> bool:
+    """True for a peer, False for one of fastrelu's own implementations (``fastrelu*``)."""
+    return not name.startswith("fastrelu")
+
+
 def implementations_for(workload: str) -> tuple[Implementation, ...]:
-    """Implementations of ``workload`` (``"W1"``, ``"W2"``, ``"W3"``), fastrelu first."""
+    """Implementations of ``workload`` (``"W1"``, ``"W2"``, ``"W3"``, ``"S0"``), fastrelu first."""
     key = str(workload).upper()
     if key not in IMPLEMENTATIONS:
         raise ValueError(f"workload: got {workload!r}, accepted: {', '.join(IMPLEMENTATIONS)}")
@@ -116,7 +136,7 @@ def availability(impl: Implementation) -> tuple[bool, str]:
 def unavailable(workloads: Sequence[str], names: Sequence[str] | None = None) -> dict[str, list[str]]:
     """``{implementation name: modules it needs that are not installed}``, for those that cannot run.
 
-    Over ``workloads`` (``"W1"``, ...), restricted to ``names`` when given; an implementation
+    Over ``workloads`` (``"W1"``, ..., ``"S0"``), restricted to ``names`` when given; an implementation
     of several workloads appears once.
     """
     out: dict[str, list[str]] = {}

@@ -1,5 +1,6 @@
 """JAX peers (CPU, float32): the whole training run inside one ``jit`` (``lax.fori_loop``),
-and ``vmap`` of that run over networks for ensembles.
+and ``vmap`` of that run over networks for ensembles; for the born-dead workload S0, ``vmap``
+over seeds of init + forward + dead test, one ``jit`` per cell.
 
 jax is optional: it is imported inside the functions.
 """
@@ -11,9 +12,10 @@ from typing import Any, Callable
 import numpy as np
 
 from fastrelu_bench.common import RunResult
+from fastrelu_bench.s0 import S0Problem, S0Result
 from fastrelu_bench.workloads import Problem
 
-__all__ = ["prepare_fused", "prepare_vmap", "threads"]
+__all__ = ["prepare_fused", "prepare_vmap", "prepare_s0", "threads"]
 
 
 def threads() -> int:
@@ -100,5 +102,67 @@ def prepare_vmap(problem: Problem) -> Callable[[], RunResult]:
         params, values = train(init, lrs, X, y, batches)
         jax.block_until_ready(params)
         return RunResult(np.asarray(values, dtype=np.float32), _to_numpy(params))
+
+    return run
+
+
+def _s0_cell(X: Any, width: int, depth: int, n_nets: int) -> Callable[[Any], Any]:
+    """Jitted ``key -> number of dead-layer nets`` of one S0 cell (``vmap`` over seeds).
+
+    A net's hidden weights are one ``jax.random.normal`` draw split into layers (a draw per
+    layer compiled about 3x slower and ran slower); layers 2.. run in a ``lax.scan``.
+    """
+    import jax
+    import jax.numpy as jnp
+    from jax import lax
+
+    n_in = X.shape[1]
+    first, std = np.float32(np.sqrt(2.0 / n_in)), np.float32(np.sqrt(2.0 / width))
+
+    def layer(carry: Any, W: Any) -> Any:
+        h, dead = carry
+        z = h @ W.T                           # (rows, width)
+        return (jax.nn.relu(z), dead | jnp.all(z <= 0)), None
+
+    def one(key: Any) -> Any:
+        flat = jax.random.normal(key, (width * n_in + (depth - 1) * width * width,), jnp.float32)
+        W0 = flat[:width * n_in].reshape(width, n_in) * first
+        Ws = flat[width * n_in:].reshape(depth - 1, width, width) * std
+        carry, _ = layer((X, jnp.zeros((), bool)), W0)
+        (_, dead), _ = lax.scan(layer, carry, Ws)
+        return dead
+
+    def cell(key: Any) -> Any:
+        return jnp.sum(jax.vmap(one)(jax.random.split(key, n_nets)), dtype=jnp.int32)
+
+    return jax.jit(cell)
+
+
+def prepare_s0(problem: S0Problem) -> Callable[[], S0Result]:
+    """Return ``run()``: per cell, one ``jit`` of ``vmap`` over seeds (keys from
+    ``jax.random.split``) of He-normal init, forward and dead test; float32, CPU.
+    Cell ``c`` (in :attr:`S0Problem.cells` order) uses ``fold_in(PRNGKey(seed), c)``.
+
+    The functions are traced and compiled here (one call each), outside any timed run. The
+    output layer does not decide whether a hidden layer is dead, so it is not drawn.
+    """
+    import jax
+    import jax.numpy as jnp
+
+    w = problem.workload
+    X = jnp.asarray(problem.X)
+    root = jax.random.PRNGKey(w.seed)
+    cells = [(i, j, _s0_cell(X, width, depth, w.seeds_per_cell), jax.random.fold_in(root, c))
+             for c, (i, j, depth, width) in enumerate(problem.cells)]
+    for _, _, fn, key in cells:
+        jax.block_until_ready(fn(key))        # compile outside the timed region
+    shape = (len(w.depths), len(w.widths))
+
+    def run() -> S0Result:
+        counts = [(i, j, fn(key)) for i, j, fn, key in cells]
+        dead = np.zeros(shape, dtype=np.int64)
+        for i, j, count in counts:
+            dead[i, j] = int(count)           # blocks until the cell's result is ready
+        return S0Result(dead, np.full(shape, w.seeds_per_cell, dtype=np.int64))
 
     return run

@@ -2,7 +2,8 @@
 
 Idiomatic NumPy: one BLAS call per matrix product (``W`` kept in ``(out, in)`` layout, BLAS
 reads the transpose in place), ReLU and its mask applied in place, parameters updated in
-place. The ensemble version stacks all networks and uses batched ``np.matmul``.
+place. The ensemble version stacks all networks and uses batched ``np.matmul``; so does the
+born-dead workload S0 (init and forward of a whole cell of nets at once).
 """
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ from typing import Callable
 import numpy as np
 
 from fastrelu_bench.common import RunResult
+from fastrelu_bench.s0 import S0Problem, S0Result
 from fastrelu_bench.workloads import Problem
 
-__all__ = ["prepare_single", "prepare_ensemble"]
+__all__ = ["prepare_single", "prepare_ensemble", "prepare_s0"]
 
 
 def _loss_and_grad(out: np.ndarray, yb: np.ndarray, loss: str) -> tuple[float, np.ndarray]:
@@ -117,5 +119,45 @@ def prepare_ensemble(problem: Problem) -> Callable[[], RunResult]:
                 Ws[i] -= dW
                 bs[i] -= db
         return RunResult(values, params)
+
+    return run
+
+
+def _s0_dead(rng: np.random.Generator, X_t: np.ndarray, width: int, depth: int, n_nets: int) -> np.ndarray:
+    """Dead-layer flags of ``n_nets`` He-normal nets, zero biases, batched over nets.
+
+    Activations are kept as ``(nets, units, rows)``: ``W @ h`` over the stack, rows innermost.
+    """
+    h = X_t                      # (1, rows): broadcast against the first layer's stack
+    fan_in = X_t.shape[0]
+    dead = np.zeros(n_nets, dtype=bool)
+    for _ in range(depth):
+        W = rng.standard_normal((n_nets, width, fan_in), dtype=np.float32)
+        W *= np.float32(np.sqrt(2.0 / fan_in))
+        z = np.matmul(W, h)      # (nets, width, rows)
+        dead |= z.reshape(n_nets, -1).max(axis=1) <= 0
+        h = np.maximum(z, 0.0, out=z)
+        fan_in = width
+    return dead
+
+
+def prepare_s0(problem: S0Problem) -> Callable[[], S0Result]:
+    """Return ``run()``: every S0 cell as one batch of nets, one generator for the whole run.
+
+    Per cell and hidden layer, one ``(nets, fan_out, fan_in)`` draw of standard normals
+    (float32) scaled to He's std, one stacked ``np.matmul`` and a vectorized dead test
+    (the maximum over units and rows is ``<= 0``). The output layer does not decide whether
+    a hidden layer is dead, so it is not drawn.
+    """
+    w = problem.workload
+    X_t = np.ascontiguousarray(problem.X.T)
+    shape = (len(w.depths), len(w.widths))
+
+    def run() -> S0Result:
+        rng = np.random.default_rng(w.seed)
+        dead = np.zeros(shape, dtype=np.int64)
+        for i, j, depth, width in problem.cells:
+            dead[i, j] = np.count_nonzero(_s0_dead(rng, X_t, width, depth, w.seeds_per_cell))
+        return S0Result(dead, np.full(shape, w.seeds_per_cell, dtype=np.int64))
 
     return run

@@ -1,5 +1,6 @@
 """PyTorch peers (CPU, float32): eager ``nn.Sequential`` + ``optim.SGD``, and for ensembles
-stacked weights with ``baddbmm`` and ``torch.func`` (``stack_module_state`` + ``vmap``).
+stacked weights with ``baddbmm`` and ``torch.func`` (``stack_module_state`` + ``vmap``); for the
+born-dead workload S0, stacked weights and ``torch.matmul`` over a whole cell of nets.
 
 torch is optional: it is imported inside the functions.
 """
@@ -10,9 +11,10 @@ from typing import Any, Callable
 import numpy as np
 
 from fastrelu_bench.common import RunResult
+from fastrelu_bench.s0 import S0Problem, S0Result
 from fastrelu_bench.workloads import Problem
 
-__all__ = ["prepare_eager", "prepare_baddbmm", "prepare_func", "threads"]
+__all__ = ["prepare_eager", "prepare_baddbmm", "prepare_func", "prepare_s0", "threads"]
 
 
 def threads() -> int:
@@ -161,5 +163,41 @@ def prepare_func(problem: Problem) -> Callable[[], RunResult]:
         out = [(params[names[2 * i]].numpy().copy(), params[names[2 * i + 1]].numpy().copy())
                for i in range(len(problem.params))]
         return RunResult(losses.numpy().copy() if losses is not None else np.nan, out)
+
+    return run
+
+
+def prepare_s0(problem: S0Problem) -> Callable[[], S0Result]:
+    """Return ``run()``: every S0 cell as one stack of nets under ``torch.inference_mode``.
+
+    One ``torch.Generator`` for the whole run; per hidden layer one ``(nets, fan_out, fan_in)``
+    ``torch.randn`` scaled to He's std, one batched ``torch.matmul`` (activations
+    ``(nets, units, rows)``) and a vectorized dead test. The output layer does not decide
+    whether a hidden layer is dead, so it is not drawn.
+    """
+    import torch
+
+    w = problem.workload
+    X_t = torch.from_numpy(np.ascontiguousarray(problem.X.T))   # (1, rows)
+    shape = (len(w.depths), len(w.widths))
+    n_nets = w.seeds_per_cell
+
+    def cell(gen: Any, width: int, depth: int) -> int:
+        h, fan_in = X_t, X_t.shape[0]
+        dead = torch.zeros(n_nets, dtype=torch.bool)
+        for _ in range(depth):
+            W = torch.randn((n_nets, width, fan_in), generator=gen).mul_(float(np.sqrt(2.0 / fan_in)))
+            z = torch.matmul(W, h)                                  # (nets, width, rows)
+            dead |= z.flatten(1).amax(dim=1) <= 0
+            h, fan_in = z.relu_(), width
+        return int(dead.sum())
+
+    def run() -> S0Result:
+        gen = torch.Generator().manual_seed(w.seed)
+        dead = np.zeros(shape, dtype=np.int64)
+        with torch.inference_mode():
+            for i, j, depth, width in problem.cells:
+                dead[i, j] = cell(gen, width, depth)
+        return S0Result(dead, np.full(shape, n_nets, dtype=np.int64))
 
     return run

@@ -4,7 +4,11 @@ Every implementation of a workload (fastrelu and each peer) starts from the same
 returned by :func:`make_problem`: the same data, the same initial weights (torch ``Linear``
 layout, ``W.shape == (out, in)``) and the same sequence of minibatch row indices, which is
 produced by :func:`fastrelu.minibatches` so that it is exactly what :func:`fastrelu.fit`
-uses with the same seed.
+uses with the same seed. For the same reason the initial weights of an ensemble workload (W2)
+are the ones ``fastrelu.MLP(sizes, init=w.init, seed=seed_k)`` draws, so that
+:func:`fastrelu.sweep`, which takes a seed rather than weights, trains exactly W2's nets.
+
+The born-dead workload S0 (no training) is defined in :mod:`fastrelu_bench.s0`.
 
 The workloads are defined in issue 3:
 
@@ -27,7 +31,7 @@ import numpy as np
 
 __all__ = [
     "Workload", "Problem", "WORKLOADS", "get_workload", "make_problem",
-    "initial_params", "flops_per_step",
+    "initial_params", "ensemble_initial_params", "flops_per_step",
 ]
 
 
@@ -61,7 +65,8 @@ class Workload:
     metric : str
         What the throughput counts: ``"steps/s"``, ``"net-steps/s"`` or ``"samples/s"``.
     init : {"he_uniform", "torch_default"}
-        Scheme of the initial weights (see :func:`initial_params`).
+        Scheme of the initial weights (see :func:`initial_params`; ensembles:
+        :func:`ensemble_initial_params`).
     """
 
     name: str
@@ -174,6 +179,23 @@ def initial_params(sizes: tuple[int, ...], seed: int,
     return params
 
 
+def ensemble_initial_params(sizes: tuple[int, ...], seeds: np.ndarray,
+                            init: str) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Stacked float32 initial weights of one net per seed, ``[(W (K, out, in), b (K, out)), ...]``:
+    the bits ``fastrelu.MLP(sizes, init=init, seed=seed, dtype="float32")`` draws.
+
+    ``init="torch_default"`` is the distribution of :func:`initial_params` (weights and biases
+    ``U(-1/sqrt(fan_in), +1/sqrt(fan_in))``) drawn by fastrelu's generator.
+    """
+    import fastrelu as fr
+
+    ens = fr.Ensemble(sizes, seeds=[int(s) for s in seeds], init=init, dtype="float32")
+    members = ens.members
+    return [(np.stack([np.array(m.weights[i], dtype=np.float32) for m in members]),
+             np.stack([np.array(m.biases[i], dtype=np.float32) for m in members]))
+            for i in range(len(sizes) - 1)]
+
+
 @dataclass
 class Problem:
     """Concrete arrays of one workload, shared by every implementation.
@@ -254,10 +276,6 @@ def make_problem(w: Workload | str) -> Problem:
         params = initial_params(w.sizes, w.seed, w.init)
         batches = _batch_sequence(w, w.seed)
     else:
-        per_net = [initial_params(w.sizes, int(s), w.init) for s in seeds]
-        params = [
-            (np.stack([p[i][0] for p in per_net]), np.stack([p[i][1] for p in per_net]))
-            for i in range(len(w.sizes) - 1)
-        ]
+        params = ensemble_initial_params(w.sizes, seeds, w.init)
         batches = np.stack([_batch_sequence(w, int(s)) for s in seeds])
     return Problem(w, X, y, params, batches, w.learning_rates, seeds)

@@ -1,4 +1,4 @@
-"""`fastrelu bench [W1|W2|W3|all]`: fastrelu against NumPy, PyTorch and JAX, side by side.
+"""`fastrelu bench [W1|W2|W3|S0|all]`: fastrelu against NumPy, PyTorch and JAX, side by side.
 
 All numerics live in :mod:`fastrelu_bench`; this module parses options, draws the
 progress bar on stderr and renders the report (a rich table, or one JSON document on stdout).
@@ -13,20 +13,21 @@ import typer
 from fastrelu_cli._common import err_console, fail, out_console, parse_list, print_json, user_errors
 
 app = typer.Typer(
-    help="Benchmark fastrelu against NumPy, PyTorch and JAX on workloads W1, W2, W3.",
+    help="Benchmark fastrelu against NumPy, PyTorch and JAX on workloads W1, W2, W3, S0.",
     no_args_is_help=False,
     # A sub-app with no subcommands: let options follow the workload argument.
     context_settings={"allow_interspersed_args": True},
 )
 
-VALID = ("W1", "W2", "W3", "all")
+VALID = ("W1", "W2", "W3", "S0", "all")
 
 
 @app.callback(invoke_without_command=True)
 @user_errors
 def bench(
     workload: str = typer.Argument("all", help="Workload: W1 (tiny net), W2 (512-net sweep), "
-                                   "W3 (wide net) or all.", show_default=True),
+                                   "W3 (wide net), S0 (born-dead nets at initialization) or all.",
+                                   show_default=True),
     json_out: bool = typer.Option(False, "--json", help="Print one JSON document on stdout."),
     repeat: int = typer.Option(5, "--repeat", min=1, help="Timed runs per implementation (median)."),
     impl: Optional[str] = typer.Option(None, "--impl", help="Comma list of implementations "
@@ -47,6 +48,8 @@ def bench(
                                         help="Override steps per workload (quick runs, tests)."),
     nets: Optional[int] = typer.Option(None, "--nets", min=1, hidden=True,
                                        help="Override the number of W2 networks."),
+    seeds: Optional[int] = typer.Option(None, "--seeds", min=1, help="Nets per S0 cell "
+                                        "(width x depth), default 1000."),
     ceiling_n: int = typer.Option(4096, "--ceiling-n", min=1, hidden=True,
                                   help="Matrix size of the sgemm ceiling."),
 ) -> None:
@@ -68,7 +71,7 @@ def bench(
             bar.update(task, completed=done, total=total, description=description)
 
         report = run_benchmarks(workload, implementations=impls, repeat=repeat, steps=steps,
-                                n_nets=nets, ceiling=ceiling, ceiling_n=ceiling_n, cold=cold,
+                                n_nets=nets, seeds=seeds, ceiling=ceiling, ceiling_n=ceiling_n, cold=cold,
                                 cold_command=shlex.split(cold_cmd) if cold_cmd else None,
                                 threads=threads, settle=settle,
                                 progress=progress)
@@ -116,7 +119,15 @@ _STYLE = {"ok": "green", "skipped": "yellow"}
 def _render(doc: dict) -> None:
     """One 80-column table per workload (short headers, legend below), then the machine."""
     for w in doc["workloads"]:
-        out_console.print(_workload_table(w))
+        if w["grid"] is not None:
+            out_console.print(_s0_table(w))
+            out_console.print(_s0_cells(w))
+        else:
+            out_console.print(_workload_table(w))
+        for r in w["implementations"]:
+            if r["vs_best_peer"] is not None:
+                out_console.print(f"{r['name']}: {r['vs_best_peer']:.2f}x the best peer "
+                                  f"({w['best_peer']})", markup=False, highlight=False)
         for r in w["implementations"]:
             if r["reason"]:
                 out_console.print(f"{r['name']}: {r['status']}: {r['reason']}", markup=False,
@@ -150,6 +161,48 @@ def _workload_table(w: dict) -> Any:
                       "-" if speedup is None else f"{speedup:.2f}x", _fmt(r["gflops"], ".1f"),
                       _fmt(share, ".1f"), _fmt(r["final_loss"], ".5g"), _fmt(r["threads"], "d"),
                       f"[{_STYLE.get(r['status'], 'red')}]{r['status']}[/]")
+    return table
+
+
+def _table(title: str, caption: str) -> Any:
+    from rich import box
+    from rich.table import Table
+
+    return Table(title=title, title_justify="left", caption=caption, caption_justify="left",
+                 box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True)
+
+
+def _s0_table(w: dict) -> Any:
+    """S0's implementations: rate, ratio to fastrelu, the gate's score, threads, status."""
+    g = w["grid"]
+    table = _table(f"S0: born dead at init, {g['seeds_per_cell']} nets per cell, {g['n_rows']} rows",
+                   f"rate: {w['metric']}; vs fr: median(impl) / median(fastrelu); gate: largest "
+                   f"|P - P({w['reference']})| over cells in Monte Carlo tolerances (4 standard "
+                   "errors; <= 1 agrees; bounds checked too); thr: threads")
+    for header in ("impl", "rate", "vs fr", "gate", "thr", "status"):
+        table.add_column(header, justify="left" if header in ("impl", "status") else "right",
+                         no_wrap=True)
+    for r in w["implementations"]:
+        speedup = r["fastrelu_speedup"]
+        table.add_row(r["name"], _fmt(r["throughput"], ",.0f"),
+                      "-" if speedup is None else f"{speedup:.2f}x", _fmt(r["gate_score"], ".2f"),
+                      _fmt(r["threads"], "d"), f"[{_STYLE.get(r['status'], 'red')}]{r['status']}[/]")
+    return table
+
+
+def _s0_cells(w: dict) -> Any:
+    """P(dead layer) per cell for every implementation the gate saw, with the bounds."""
+    g = w["grid"]
+    rows = [r for r in w["implementations"] if r["p_dead_layer"] is not None]
+    table = _table("S0: P(dead layer) per cell", "lower, upper: fastrelu.theory.born_dead_bounds "
+                   "(upper: one fixed input meets a dead layer)")
+    for header in ("width", "depth", "lower", "upper", *(r["name"] for r in rows)):
+        table.add_column(header, justify="right", no_wrap=True)
+    for i, depth in enumerate(g["depths"]):
+        for j, width in enumerate(g["widths"]):
+            table.add_row(str(width), str(depth), f"{g['lower_bound'][i][j]:.3f}",
+                          f"{g['upper_bound'][i][j]:.3f}",
+                          *(f"{r['p_dead_layer'][i][j]:.3f}" for r in rows))
     return table
 
 

@@ -19,7 +19,7 @@ from fastrelu_bench import ceiling as ceiling_mod
 from fastrelu_bench.common import RunResult, check_agreement, evaluate_loss, thread_limit
 from fastrelu_bench.implementations import availability, implementations_for
 from fastrelu_bench.runner import resolve_workloads, run_benchmarks
-from fastrelu_bench.workloads import Problem, flops_per_step, get_workload, initial_params, make_problem
+from fastrelu_bench.workloads import Problem, flops_per_step, get_workload, make_problem
 
 from _torch import require_torch
 
@@ -115,10 +115,14 @@ def test_ensemble_member_equals_single_network_run():
     seed_k = int(problem.seeds[k])
     assert np.array_equal(problem.batches[k],
                           np.asarray(list(fr.minibatches(w.n_rows, w.batch_size, steps=w.steps, seed=seed_k))))
+    # W2's initial weights are the ones fr.MLP draws for the member's seed (so fr.sweep, which
+    # takes seeds, trains W2's nets).
+    net = fr.MLP(w.sizes, init=w.init, seed=seed_k, dtype="float32")
+    own = [(np.array(W), np.array(b)) for W, b in zip(net.weights, net.biases)]
+    for (W, b), (Ws, bs) in zip(own, problem.params):
+        assert np.array_equal(W, Ws[k]) and np.array_equal(b, bs[k])
     single = Problem(w.replace(n_nets=1, lr=float(problem.lrs[k]), lr_max=None), problem.X, problem.y,
-                     initial_params(w.sizes, seed_k, w.init), problem.batches[k], problem.lrs[k:k + 1],
-                     problem.seeds[k:k + 1])
-    assert np.array_equal(single.params[0][0], problem.params[0][0][k])
+                     own, problem.batches[k], problem.lrs[k:k + 1], problem.seeds[k:k + 1])
     alone = _prepare("W1", "numpy")(single)()
     for (W1_, b1), (Wk, bk) in zip(alone.params, stacked.params):
         np.testing.assert_allclose(W1_, Wk[k], rtol=1e-4, atol=1e-6)
@@ -191,9 +195,9 @@ def test_runner_pauses_before_every_timed_run(monkeypatch):
 
 
 def test_runner_rejects_bad_names():
-    assert resolve_workloads("all") == ["W1", "W2", "W3"]
-    assert resolve_workloads(["w3", "W1", "w3"]) == ["W3", "W1"]
-    with pytest.raises(ValueError, match="W1, W2, W3, all"):
+    assert resolve_workloads("all") == ["W1", "W2", "W3", "S0"]
+    assert resolve_workloads(["w3", "W1", "w3", "s0"]) == ["W3", "W1", "S0"]
+    with pytest.raises(ValueError, match="W1, W2, W3, S0, all"):
         resolve_workloads("W4")
     with pytest.raises(ValueError, match="numpy"):
         run_benchmarks("W1", implementations=["nunpy"], repeat=1, steps=1, ceiling=False, cold=False)

@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 from fastrelu_bench.workloads import flops_per_step, get_workload
 from fastrelu_cli.app import app
 
+from _s0 import any_row_dead
 from _terminal import COLUMNS_80, assert_fits_80_columns
 
 QUICK = ["--repeat", "2", "--steps", "20", "--ceiling-n", "128", "--no-cold-start", "--threads", "1"]
@@ -22,7 +23,7 @@ def test_bad_workload_exits_2_listing_valid_names():
     result = invoke("W9")
     assert result.exit_code == 2
     assert "W9" in result.stderr
-    for name in ("W1", "W2", "W3", "all"):
+    for name in ("W1", "W2", "W3", "S0", "all"):
         assert name in result.stderr
     assert result.stdout == ""
 
@@ -143,3 +144,69 @@ def test_tables_fit_80_columns(monkeypatch, workload):
     assert header.split() == ["impl", "rate", "vs", "fr", "GF/s", "%ceil", "loss", "thr", "status"]
     assert ("net-steps/s" if workload == "W2" else "rate: steps/s") in result.stdout  # the legend
     assert "skipped" in result.stdout and "fastrelu[peers]" in result.stdout
+
+
+S0_QUICK = ["--repeat", "2", "--no-cold-start", "--threads", "1"]
+
+
+def test_s0_json_reports_nets_per_second_and_p_dead_per_cell():
+    result = invoke("s0", "--json", "--impl", "fastrelu,numpy-batched", "--seeds", "20", *S0_QUICK)
+    assert result.exit_code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    (w,) = doc["workloads"]
+    assert (w["workload"], w["metric"], w["n_nets"], w["reference"]) == ("S0", "nets/s", 180, "fastrelu")
+    assert w["grid"]["seeds_per_cell"] == 20 and w["grid"]["widths"] == [2, 3, 5]
+    assert w["ceiling"] is None and doc["ceiling"] is None    # no sgemm rounds for S0
+    rows = {r["name"]: r for r in w["implementations"]}
+    for r in rows.values():
+        assert r["status"] == "ok" and r["throughput"] == pytest.approx(180 / r["median_s"])
+        assert len(r["p_dead_layer"]) == 3 and 0 <= r["gate_score"] <= 1
+    assert w["best_peer"] == "numpy-batched"
+    assert rows["fastrelu"]["vs_best_peer"] == pytest.approx(
+        rows["numpy-batched"]["median_s"] / rows["fastrelu"]["median_s"])
+
+
+def test_s0_tables_fit_80_columns(monkeypatch):
+    _without(monkeypatch, "torch", "jax")
+    result = invoke("S0", "--seeds", "10", *S0_QUICK, env=COLUMNS_80)
+    assert result.exit_code == 0, result.stderr
+    assert_fits_80_columns(result.output)
+    lines = result.stdout.splitlines()
+    assert next(ln for ln in lines if ln.startswith("impl ")).split() == [
+        "impl", "rate", "vs", "fr", "gate", "thr", "status"]
+    assert next(ln for ln in lines if ln.startswith("width ")).split() == [
+        "width", "depth", "lower", "upper", "fastrelu", "numpy-batched"]
+    assert sum(1 for ln in lines if ln.split()[:2] in (["2", "4"], ["5", "19"])) == 2   # cells
+    out = " ".join(result.stdout.split())
+    assert "rate: nets/s" in out and "x the best peer (numpy-batched)" in out
+    assert 'jax-vmap: skipped: jax not installed (pip install "fastrelu[peers]")' in out
+
+
+def test_s0_peer_that_disagrees_is_reported_and_not_timed(monkeypatch):
+    import fastrelu_bench.peers_numpy as peers_numpy
+
+    monkeypatch.setattr(peers_numpy, "_s0_dead", any_row_dead)
+    result = invoke("S0", "--impl", "fastrelu,numpy-batched", "--seeds", "100", "--repeat", "1",
+                    "--no-cold-start", env=COLUMNS_80)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert_fits_80_columns(result.output)
+    out = " ".join(result.stdout.split())
+    assert "numpy-batched: mismatch: P(dead layer)" in out and "differs from fastrelu's" in out
+    row = next(ln for ln in result.stdout.splitlines() if ln.startswith("numpy-batched "))
+    assert row.split()[1] == "-" and row.split()[-1] == "mismatch"     # no rate: not timed
+    assert "failed the correctness gate" in result.stderr
+
+
+def test_w2_through_the_sweep_next_to_the_ensemble():
+    result = invoke("W2", "--json", "--impl", "fastrelu,fastrelu-sweep,numpy-batched", "--nets", "3", *QUICK)
+    assert result.exit_code == 0, result.stderr
+    (w,) = json.loads(result.stdout)["workloads"]
+    rows = {r["name"]: r for r in w["implementations"]}
+    assert [r["status"] for r in rows.values()] == ["ok", "ok", "ok"]
+    # The same nets: the sweep's full-data losses are the ensemble's.
+    assert rows["fastrelu-sweep"]["final_loss"] == pytest.approx(rows["fastrelu"]["final_loss"], rel=1e-6)
+    assert rows["fastrelu-sweep"]["throughput"] == pytest.approx(3 * 20 / rows["fastrelu-sweep"]["median_s"])
+    assert w["best_peer"] == "numpy-batched" and rows["numpy-batched"]["vs_best_peer"] is None
+    for name in ("fastrelu", "fastrelu-sweep"):
+        assert rows[name]["vs_best_peer"] == pytest.approx(
+            rows["numpy-batched"]["median_s"] / rows[name]["median_s"])
