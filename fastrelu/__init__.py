@@ -10,6 +10,8 @@ from __future__ import annotations
 from fastrelu import data, rules, scenarios, theory
 from fastrelu.diagnostics import Report, diagnose
 from fastrelu.ensemble import Ensemble, EnsembleHistory
+from fastrelu.imported import OUTPUT_ACTIVATIONS, ImportedModel, MissingDependencyError
+from fastrelu.model_files import load_model
 from fastrelu.network import MLP
 from fastrelu.optim import SGD, Adam, RMSprop
 from fastrelu.runtime import kernels_cached
@@ -22,5 +24,6 @@ __version__ = "0.1.0"
 __all__ = [
     "MLP", "SGD", "Adam", "RMSprop", "History", "DivergedError", "fit", "minibatches", "save", "load",
     "diagnose", "Report", "Ensemble", "EnsembleHistory", "sweep", "SweepResult", "scenarios", "data",
-    "theory", "rules", "kernels_cached",
+    "theory", "rules", "kernels_cached", "load_model", "ImportedModel", "OUTPUT_ACTIVATIONS",
+    "MissingDependencyError",
 ]

@@ -45,7 +45,12 @@ IMPORTED_INIT = "imported"
 
 
 class MissingDependencyError(ImportError):
-    """An optional package needed for this model format is not installed (the message says how)."""
+    """An optional package needed for this model format is not installed (the message says how).
+
+    >>> import fastrelu as fr
+    >>> issubclass(fr.MissingDependencyError, ImportError)
+    True
+    """
 
 
 def require(package: str, hint: str):
@@ -100,6 +105,14 @@ class ImportedModel:
         The file path, or ``"torch.nn.Module"``.
     layer_names : tuple of str
         The model's name of each Linear layer (one per layer of ``net``).
+
+    Examples
+    --------
+    >>> import numpy as np, fastrelu as fr
+    >>> net = fr.MLP([2, 4, 1], seed=0)
+    >>> model = fr.ImportedModel(net, "sigmoid", "example", ("fc1", "fc2"))
+    >>> bool(np.all((model.forward([[0.5, -1.0]]) > 0) & (model.forward([[0.5, -1.0]]) < 1)))
+    True
     """
 
     net: MLP

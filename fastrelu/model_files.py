@@ -56,6 +56,20 @@ def load_model(path, output_activation: str | None = None) -> ImportedModel:
     "tanh") names what follows the last Linear layer of a file that holds only weights; a
     model that carries its own (an ONNX graph) must agree with it. Raises FileNotFoundError
     for a missing file, ValueError naming the file for anything else it cannot read.
+
+    Examples
+    --------
+    A state_dict saved as ``.npz`` (keys ``0.weight``, ``0.bias``, ...) is read as Linear
+    layers with ReLU between them:
+
+    >>> import os, tempfile, numpy as np, fastrelu as fr
+    >>> rng = np.random.default_rng(0)
+    >>> path = os.path.join(tempfile.mkdtemp(), "model.npz")
+    >>> np.savez(path, **{"0.weight": rng.normal(size=(8, 3)), "0.bias": np.zeros(8),
+    ...                   "2.weight": rng.normal(size=(1, 8)), "2.bias": np.zeros(1)})
+    >>> model = fr.load_model(path, output_activation="sigmoid")
+    >>> model.net.sizes, model.output_activation, model.layer_names
+    ((3, 8, 1), 'sigmoid', ('0', '2'))
     """
     if output_activation is not None:
         v.check_choice("output_activation", output_activation, OUTPUT_ACTIVATIONS)
