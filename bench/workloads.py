@@ -1,4 +1,4 @@
-"""Benchmark workloads W1, W2, W3: data, initial weights and batch sequences (float32).
+"""Training workloads W1, W2, W3: data, initial weights and batch sequences (float32).
 
 Every implementation of a workload (fastrelu and each peer) starts from the same arrays
 returned by :func:`make_problem`: the same data, the same initial weights (torch ``Linear``

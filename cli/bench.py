@@ -111,6 +111,11 @@ def _fmt(value: Any, spec: str) -> str:
     return "-" if value is None else format(value, spec)
 
 
+def _ratio(value: float) -> str:
+    """``2.31x``; two significant digits below 0.1 (``0.014x``, not ``0.01x``)."""
+    return f"{value:.2f}x" if value >= 0.1 else f"{value:.2g}x"
+
+
 #: Headers of the per-workload table (explained in its legend), and the colour of a status.
 _COLUMNS = ("impl", "rate", "vs fr", "GF/s", "%ceil", "loss", "thr", "status")
 _STYLE = {"ok": "green", "skipped": "yellow"}
@@ -126,7 +131,7 @@ def _render(doc: dict) -> None:
             out_console.print(_workload_table(w))
         for r in w["implementations"]:
             if r["vs_best_peer"] is not None:
-                out_console.print(f"{r['name']}: {r['vs_best_peer']:.2f}x the best peer "
+                out_console.print(f"{r['name']}: {_ratio(r['vs_best_peer'])} the best peer "
                                   f"({w['best_peer']})", markup=False, highlight=False)
         for r in w["implementations"]:
             if r["reason"]:
@@ -185,7 +190,7 @@ def _s0_table(w: dict) -> Any:
     for r in w["implementations"]:
         speedup = r["fastrelu_speedup"]
         table.add_row(r["name"], _fmt(r["throughput"], ",.0f"),
-                      "-" if speedup is None else f"{speedup:.2f}x", _fmt(r["gate_score"], ".2f"),
+                      "-" if speedup is None else _ratio(speedup), _fmt(r["gate_score"], ".2f"),
                       _fmt(r["threads"], "d"), f"[{_STYLE.get(r['status'], 'red')}]{r['status']}[/]")
     return table
 
