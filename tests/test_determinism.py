@@ -152,6 +152,8 @@ def exercise(seed, *, n, d, width, batch_size):
             fr.fit(net3, X, labels, optimizer=fr.SGD(0.01), loss="cross_entropy",
                    batch_size=batch_size, seed=seed)
             net3.gradients(X, labels, loss="cross_entropy")
+    # the sweep engine: ensemble training and the measurement kernel (float32 only)
+    fr.sweep({"width": [width], "seed": [seed, seed + 1]}, data=(X, y), steps=2, batch_size=batch_size)
 
 
 def test_no_recompilation_after_warm_up():

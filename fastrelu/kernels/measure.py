@@ -57,17 +57,24 @@ def new_measure_workspace(arch, params, n_rows: int, n_out: int) -> MeasureWorks
     return MeasureWorkspace(*ws, np.empty((groups, n_rows, n_out), params.dtype))
 
 
-@njit(**PJIT)
 def measure_stack(nets, data, ws, max_pre, out_std, mean_loss, finite):
     """Fill ``max_pre`` (K, total_width), ``out_std``, ``mean_loss`` (K,) float64 and
-    ``finite`` (K,) bool for the stacked networks ``nets`` on ``data`` (``structs.Data``)."""
+    ``finite`` (K,) bool for the stacked networks ``nets`` on ``data`` (``structs.Data``),
+    in evaluation mode (batch norm uses the running statistics)."""
+    # evaluation mode as a runtime bool: a literal False would compile forward a second time
+    # per dtype (tests/test_determinism.py counts its specializations)
+    _measure_stack(nets, data, ws, max_pre, out_std, mean_loss, finite, np.bool_(False))
+
+
+@njit(**PJIT)
+def _measure_stack(nets, data, ws, max_pre, out_std, mean_loss, finite, train):
     k_total = nets.params.shape[0]
     groups = ws.out.shape[0]
     for g in prange(groups):
         w = Workspace(ws.outputs[g], ws.preacts[g], ws.normalized[g], ws.scratch[g], ws.batch_stats[g])
         for k in range(g * k_total // groups, (g + 1) * k_total // groups):
             net = member_network(nets, k)
-            _forward_all(net, data.X, w, ws.out[g], max_pre[k])
+            _forward_all(net, data.X, w, ws.out[g], max_pre[k], train)
             out = ws.out[g]
             finite[k] = _all_finite(net.params) and _all_finite(out)
             out_std[k] = _output_std(out)
@@ -75,7 +82,7 @@ def measure_stack(nets, data, ws, max_pre, out_std, mean_loss, finite):
 
 
 @njit(**JIT)
-def _forward_all(net, X, w, out, max_pre):
+def _forward_all(net, X, w, out, max_pre, train):
     """Outputs of every row into ``out``; per unit the largest pre-activation into ``max_pre``."""
     arch = net.arch
     n = X.shape[0]
@@ -85,7 +92,7 @@ def _forward_all(net, X, w, out, max_pre):
     for r0 in range(0, n, max(rows, 1)):
         r1 = min(n, r0 + rows)
         m = r1 - r0
-        o = forward(net, X[r0:r1], w, False)
+        o = forward(net, X[r0:r1], w, train)
         for l in range(arch.shape[0]):
             if arch[l, KIND] == OUTPUT:
                 continue
