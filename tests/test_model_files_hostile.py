@@ -155,8 +155,7 @@ def test_file_that_is_not_what_its_suffix_says(tmp_path, written, named):
     WRITERS[written](source)
     path = tmp_path / f"model{named}"
     path.write_bytes(source.read_bytes())
-    if named in (".pt", ".pth"):
-        require_torch()
+    require_reader(named)
     refused(path, EXPECTED[named])
 
 
@@ -164,10 +163,19 @@ def test_file_that_is_not_what_its_suffix_says(tmp_path, written, named):
 def test_random_bytes_are_refused(tmp_path, suffix):
     path = tmp_path / f"noise{suffix}"
     path.write_bytes(np.random.default_rng(0).bytes(3000))
-    if suffix == ".pt":
-        require_torch()
+    require_reader(suffix)
     message = refused(path, EXPECTED[suffix])
     assert "allow_pickle=True" not in message and "unsafely" not in message
+
+
+def require_reader(suffix):
+    """Skip (or fail under FASTRELU_REQUIRE_TORCH) when the package that reads ``suffix`` is missing."""
+    if suffix in (".pt", ".pth"):
+        require_torch()
+    elif suffix == ".onnx":
+        require_package("onnx")
+    elif suffix == ".safetensors":
+        require_package("safetensors.numpy")
 
 
 def save_arrays(path, arrays):
