@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import typer
 
-from fastrelu_cli import bench, scenario, sweep
+from fastrelu_cli import bench, doctor, scenario, sweep
 
 app = typer.Typer(
     name="fastrelu",
     help="Why does my ReLU network output the same value for every input? "
-    "Reproduce each failure mode next to its fixes, sweep where outputs collapse, benchmark.",
+    "Reproduce each failure mode next to its fixes, sweep where outputs collapse, benchmark, "
+    "diagnose your own model.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -20,6 +21,7 @@ app = typer.Typer(
 app.add_typer(scenario.app, name="scenario")
 app.add_typer(sweep.app, name="sweep")
 app.add_typer(bench.app, name="bench")
+app.add_typer(doctor.app, name="doctor")
 
 
 @app.callback()

@@ -8,7 +8,9 @@
 from __future__ import annotations
 
 from fastrelu import data, rules, scenarios, theory
+from fastrelu.data_files import load_data
 from fastrelu.diagnostics import Report, diagnose
+from fastrelu.findings import FINDING_CODES, Finding
 from fastrelu.ensemble import Ensemble, EnsembleHistory
 from fastrelu.imported import OUTPUT_ACTIVATIONS, ImportedModel, MissingDependencyError
 from fastrelu.model_files import load_model
@@ -25,5 +27,5 @@ __all__ = [
     "MLP", "SGD", "Adam", "RMSprop", "History", "DivergedError", "fit", "minibatches", "save", "load",
     "diagnose", "Report", "Ensemble", "EnsembleHistory", "sweep", "SweepResult", "scenarios", "data",
     "theory", "rules", "kernels_cached", "load_model", "ImportedModel", "OUTPUT_ACTIVATIONS",
-    "MissingDependencyError",
+    "MissingDependencyError", "Finding", "FINDING_CODES", "load_data",
 ]

@@ -1,83 +1,47 @@
-"""Why are the outputs identical? Measure a network on data and rank the likely causes.
+"""Why are the outputs identical? Measure a model on data, name the likely causes, prove the fix.
 
-``diagnose(net, X, y)`` measures, per hidden layer, the fraction of dead units, the mean
-squared activation next to the variance-recursion prediction for the net's initialization,
-the mean pairwise cosine similarity of the rows' representations next to the arc-cosine
-prediction, weight/bias norms and (given ``y``) gradient norms; at the output, the standard
-deviation across rows and its ratio to the target's. It then ranks likely causes, each with
-the measured evidence in plain words.
+``diagnose(model, X, y)`` takes an ``fr.MLP``, an imported model, a model file (``.pt``,
+``.pth``, ``.safetensors``, ``.npz``, ``.onnx``) or any ``torch.nn.Module``. MLP-shaped models
+are converted to an ``fr.MLP`` with their exact weights and measured on fastrelu's kernels
+(:mod:`fastrelu.measure_net`): per hidden layer the dead fraction, the mean squared activation
+next to the variance-recursion prediction, the rows' cosine similarity next to the
+arc-cosine prediction, weight/bias norms and gradient norms; at the output the spread across
+rows and its ratio to the target's. Other PyTorch modules (a CNN) are measured through forward
+hooks on their ReLU modules (:mod:`fastrelu.torch`). The findings are ranked, most likely
+cause first (:mod:`fastrelu.findings`); with ``fix=True`` the candidate fixes are trained on
+the user's data from fresh seeds and measured (:mod:`fastrelu.fixes`).
 
 The collapse rule and the dead-unit rule are those of :mod:`fastrelu.rules`; the target
 standard deviation is that of ``y``, else ``reference_std``, else the mean std of the input
 features.
-
-Definitions
------------
-* cosine: mean over pairs of rows ``(i, j), i != j`` of ``h_i . h_j / (|h_i| |h_j|)`` with
-  ``h`` the layer's representation (after ReLU and any residual add); a pair of all-zero rows
-  counts as 1 (identical), one zero row against a non-zero one as 0. All pairs when there are
-  at most ``max_pairs``, else ``max_pairs`` pairs sampled with ``seed``.
 """
 from __future__ import annotations
 
-import math
+import os
+import sys
 from typing import Any
 
 import numpy as np
 
 from fastrelu import _validation as v
-from fastrelu import rules, theory
-from fastrelu.causes import Cause, rank_causes
+from fastrelu import rules
+from fastrelu.causes import RULES, Cause, Evidence, unexplained
+from fastrelu.data_rules import DATA_RULES
+from fastrelu.findings import FINDING_CODES, Finding, rank
+from fastrelu.imported import OUTPUT_ACTIVATIONS, ImportedModel
+from fastrelu.lr_probe import LR_RULES, run_probe
+from fastrelu.measure_net import measure_mlp
 from fastrelu.network import MLP
+from fastrelu.optim import NAMES as OPTIMIZERS
 from fastrelu.report import LayerStats, Report
 from fastrelu.rules import COLLAPSE_RATIO
 
-__all__ = ["diagnose", "Report", "LayerStats", "Cause", "COLLAPSE_RATIO"]
+__all__ = ["diagnose", "Report", "LayerStats", "Cause", "Finding", "FINDING_CODES", "COLLAPSE_RATIO"]
 
-
-def _pairs(n: int, max_pairs: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    total = n * (n - 1) // 2
-    if total <= max_pairs:
-        i, j = np.triu_indices(n, k=1)
-        return i.astype(np.int64), j.astype(np.int64)
-    rng = np.random.default_rng(seed)
-    i = rng.integers(0, n, max_pairs)
-    j = (i + rng.integers(1, n, max_pairs)) % n  # j != i, uniform over the others
-    return i, j
-
-
-def _pair_cosines(h: np.ndarray, i: np.ndarray, j: np.ndarray) -> np.ndarray:
-    h = np.asarray(h, dtype=np.float64)
-    norms = np.sqrt(np.einsum("ij,ij->i", h, h))
-    dots = np.einsum("ij,ij->i", h[i], h[j])
-    ni, nj = norms[i], norms[j]
-    both_zero = (ni == 0) & (nj == 0)
-    one_zero = (ni == 0) ^ (nj == 0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        c = dots / (ni * nj)
-    c = np.where(both_zero, 1.0, np.where(one_zero, 0.0, c))
-    return np.clip(c, -1.0, 1.0)
-
-
-def _theory(net: MLP, init, input_mean_sq, weights, biases):
-    """Predicted mean squared activations, the basis of the prediction, and whether the
-    arc-cosine prediction applies (symmetric init, zero biases)."""
-    sizes, n_hidden = net.sizes, net.n_hidden
-    if net.residual or net.batchnorm:
-        kind = "residual" if net.residual else "batch-normalized"
-        return [None] * n_hidden, f"none (the recursion covers plain nets; this one is {kind})", False
-    if isinstance(init, str) and init in theory.INIT_VARIANCES:
-        bias = float(net.bias_init)
-        pred = theory.predict_mean_sq(sizes, init, input_mean_sq=input_mean_sq, bias=bias)
-        zero_bias = init not in theory.RANDOM_BIAS_VARIANCES and bias == 0.0
-        return [float(p) for p in pred], f"variance recursion for init {init!r}", zero_bias
-    # unknown or asymmetric init: the same recursion with each layer's current weight moments
-    fan_ins = [sizes[i] for i in range(n_hidden)]
-    wv = [float(np.mean(np.square(weights[i], dtype=np.float64))) for i in range(n_hidden)]
-    bm = [float(np.mean(biases[i])) for i in range(n_hidden)]
-    bv = [float(np.var(biases[i])) for i in range(n_hidden)]
-    pred = theory.mean_sq_recursion(fan_ins, wv, bm, bv, input_mean_sq)
-    return [float(p) for p in pred], "variance recursion with the current weight moments", False
+MODEL_ACCEPTED = ("a fastrelu.MLP, a fastrelu.ImportedModel, a torch.nn.Module, or the path of a model file "
+                  "(.pt, .pth, .safetensors, .npz, .onnx)")
+#: Minibatch steps of the learning-rate probe.
+PROBE_STEPS = 100
 
 
 def _check_rows(X: Any) -> np.ndarray:
@@ -93,118 +57,190 @@ def _check_rows(X: Any) -> np.ndarray:
     return X
 
 
-@v.validated(loss=v.Choice(rules.LOSSES), reference_std=v.Real(positive=True, none=True),
-             max_pairs=v.Int(minimum=1), seed=v.Int(minimum=0))
+def _torch_module(model) -> bool:
+    torch = sys.modules.get("torch")   # a torch module exists only if torch was imported
+    return torch is not None and isinstance(model, torch.nn.Module)
+
+
+def _resolve(model, output_activation):
+    """(ImportedModel or None, torch module or None) for ``model``."""
+    if isinstance(model, MLP):
+        return ImportedModel(model, output_activation, "fastrelu.MLP", ()), None
+    if isinstance(model, ImportedModel):
+        act = model.output_activation if output_activation is None else output_activation
+        return ImportedModel(model.net, act, model.source, model.layer_names), None
+    if isinstance(model, (str, os.PathLike)):
+        from fastrelu.model_files import load_model
+        return load_model(model, output_activation=output_activation), None
+    if _torch_module(model):
+        from fastrelu import torch as bridge
+        try:
+            imported = bridge.from_torch(model)
+        except ValueError:                      # not MLP-shaped: measured through hooks
+            return None, model
+        act = imported.output_activation if output_activation is None else output_activation
+        return ImportedModel(imported.net, act, imported.source, imported.layer_names), None
+    raise v.reject(TypeError, "model", model, MODEL_ACCEPTED)
+
+
+def infer_loss(y, n_out: int | None) -> str:
+    """``"cross_entropy"`` for integer labels and more than one output, else ``"mse"``."""
+    if y is not None and np.asarray(y).dtype.kind in "iu" and np.ndim(y) == 1 and (n_out or 2) > 1:
+        return "cross_entropy"
+    return "mse"
+
+
+def _check_y(y, n: int, loss: str) -> np.ndarray | None:
+    if y is None:
+        return None
+    y = np.asarray(y)
+    if y.dtype.kind not in "biuf" or len(y) != n:
+        raise ValueError(f"y of shape {y.shape} and dtype {y.dtype} is not accepted; expected {n} targets (one "
+                         "per row of X) of real numbers")
+    if loss == "cross_entropy" and (y.dtype.kind not in "biu" and not np.all(y == np.round(y))):
+        raise ValueError("y with non-integer values is not accepted for loss='cross_entropy'; expected integer "
+                         "class labels")
+    return y
+
+
+@v.validated(loss=v.Choice(rules.LOSSES, none=True), lr=v.Real(positive=True, none=True),
+             optimizer=v.Choice(OPTIMIZERS, none=True), fix=v.Bool(), seeds=v.Int(minimum=2),
+             steps=v.Int(minimum=1), output_activation=v.Choice(OUTPUT_ACTIVATIONS, none=True),
+             reference_std=v.Real(positive=True, none=True), max_pairs=v.Int(minimum=1), seed=v.Int(minimum=0))
 def diagnose(
-    net: MLP,
+    model,
     X,
     y=None,
     *,
-    loss: str = "mse",
+    loss: str | None = None,
+    lr: float | None = None,
+    optimizer: str | None = None,
+    fix: bool = False,
+    seeds: int = 16,
+    steps: int = 300,
+    output_activation: str | None = None,
     reference_std: float | None = None,
     init: str | None = None,
     history=None,
     max_pairs: int = 2048,
     seed: int = 0,
 ) -> Report:
-    """Measure ``net`` on ``X`` (and ``y``) and rank likely causes of collapsed outputs.
+    """Measure ``model`` on ``X`` (and ``y``), rank the likely causes of collapsed outputs, and
+    with ``fix=True`` measure the candidate fixes.
 
     Parameters
     ----------
-    net : fastrelu.MLP
-    X : array_like, shape (n, sizes[0])
-        At least 2 rows.
+    model : fastrelu.MLP, fastrelu.ImportedModel, torch.nn.Module or path
+        A model file is read as data only (``.pt``/``.pth`` with ``torch.load(weights_only=True)``,
+        ``.safetensors``, ``.npz``, ``.onnx``). A state_dict holds no activations: its Linear
+        layers are read with ReLU between them and ``output_activation`` after the last one.
+    X : array_like, shape (n, features)
+        At least 2 rows (for a torch module: whatever shape it takes, e.g. images).
     y : array_like, optional
-        Targets; enables the loss, gradient norms and the target std of the collapse rule.
-    loss : {"mse", "cross_entropy"}
+        Targets; enables the loss, gradient norms, the target std of the collapse rule and the
+        target findings.
+    loss : {"mse", "cross_entropy"}, optional
+        Default: cross_entropy for integer labels with more than one output, else mse.
+    lr : float, optional
+        The learning rate the model is trained with: enables the learning-rate probe (copies
+        trained at lr/10, lr and 10 lr; the model is not modified) and sets the measured fixes'.
+    optimizer : {"sgd", "adam", "rmsprop"}, optional
+        The optimizer the model is trained with (default "sgd").
+    fix : bool
+        Train ``seeds`` fresh nets of the architecture per candidate fix for ``steps`` steps
+        on ``(X, y)`` and report P(collapsed), P(diverged) and the median loss per candidate
+        (MLP-shaped models with ``y``).
+    seeds, steps : int
+        Of the measured fixes.
+    output_activation : {"relu", "sigmoid", "softmax", "log_softmax", "tanh"}, optional
+        What follows the model's last layer (for a state_dict or an ``fr.MLP``).
     reference_std : float, optional
         Target std to use when ``y`` is absent (default: mean std of the input features).
     init : str, optional
-        Name of the initialization the net was built with, for the theory column (default:
-        ``net.init``).
+        The initialization's name, for the theory column (default: ``net.init``).
     history : fastrelu.History, optional
         The training history; its ``diverged_at`` and loss curve become evidence.
     max_pairs : int, default 2048
         Pairs of rows for the cosine similarity (all pairs if there are fewer).
     seed : int, default 0
-        Seeds the pair sample.
+        Seeds the pair sample, the probe's batches and the fixes' seeds.
 
     Returns
     -------
     Report
+        ``findings`` ranked most likely first (codes from :data:`FINDING_CODES`).
 
     Examples
     --------
     >>> import fastrelu as fr
     >>> X, y = fr.data.teacher(64, 4, seed=0)
     >>> report = fr.diagnose(fr.MLP([4, 8, 1], init="zeros", seed=0), X, y)
-    >>> report.collapsed, report.causes[0].cause
-    (True, 'initialization')
+    >>> report.collapsed, report.findings[0].code, report.causes[0].cause
+    (True, 'zero-init', 'initialization')
     """
-    if not isinstance(net, MLP):
-        raise v.reject(TypeError, "net", net, "a fastrelu.MLP")
+    imported, module = _resolve(model, output_activation)
+    if module is not None:
+        from fastrelu import torch as bridge
+        report, output, ev_X = bridge.module_report(module, X, y, loss=loss, reference_std=reference_std)
+        y = _check_y(y, report.n_rows, report.loss_name)
+        return _with_findings(report, Evidence(report, None, history, None, ev_X, y, report.loss_name,
+                                               None, output, None))
+    net = imported.net
     X = _check_rows(X)
-    n = X.shape[0]
+    if X.shape[1] != net.sizes[0]:
+        raise ValueError(f"X with {X.shape[1]} features is not accepted; expected {net.sizes[0]} features, the "
+                         f"width of the model's input layer ({imported.source})")
+    loss = infer_loss(y, net.sizes[-1]) if loss is None else loss
+    y = _check_y(y, len(X), loss)
     init = net.init if init is None else init
-    weights, biases = net.weights, net.biases
-    with np.errstate(all="ignore"):
-        pre = net.preactivations(X)
-        acts = net.activations(X)
-        out = np.asarray(net.forward(X), dtype=np.float64)
-        finite = bool(np.isfinite(net.params).all() and np.isfinite(out).all())
-        output_std = rules.output_std(out) if finite else float("nan")
-    if y is not None:
-        target_std, target_kind = rules.target_std(y, loss), "target"
-    elif reference_std is not None:
-        target_std, target_kind = reference_std, "reference"
-    else:
-        target_std, target_kind = rules.output_std(X), "input"
-    ratio = output_std / target_std if target_std > 0 else float("nan")
-
-    grads = loss_value = None
-    if y is not None and finite:
-        with np.errstate(all="ignore"):
-            grads = net.gradients(X, y, loss=loss)
-            loss_value = rules.mean_loss(out, y, loss)
-
-    input_mean_sq = float(np.mean(np.square(X, dtype=np.float64)))
-    pred_msq, basis, zero_bias = _theory(net, init, input_mean_sq, weights, biases)
-    pi, pj = _pairs(n, max_pairs, seed)
-    pred_cos: list[float | None] = [None] * net.n_hidden
-    if zero_bias and net.n_hidden:
-        c0 = _pair_cosines(X, pi, pj)
-        pred_cos = [float(c) for c in theory.predict_cosine(c0, net.n_hidden).mean(axis=1)]
-    with np.errstate(all="ignore"):
-        layers = [_layer_stats(net, k, pre[k], acts[k], pred_msq[k], pred_cos[k], pi, pj, grads)
-                  for k in range(net.n_hidden)]
-    report = Report(
-        layers=layers, output_std=output_std, target_std=target_std, target_kind=target_kind,
-        output_std_ratio=ratio, collapsed=rules.is_collapsed(output_std, target_std, finite),
-        finite=finite, loss=loss_value, output_weight_norm=float(np.linalg.norm(weights[-1])),
-        output_grad_norm=None if grads is None else float(np.linalg.norm(grads[0][-1])),
-        input_mean_sq=input_mean_sq, theory_basis=basis, n_rows=n, n_pairs=int(pi.size),
-    )
-    report.causes = rank_causes(report, net, history=history, init=init)
+    report, output = _measure(net, X, y, loss, imported.output_activation, reference_std, init, max_pairs, seed)
+    report.model = imported.source
+    probe = None
+    if lr is not None and y is not None and imported.output_activation is None and np.isfinite(X).all():
+        probe = run_probe(net, X, y, loss=loss, lr=lr, optimizer=optimizer or "sgd", steps=PROBE_STEPS, seed=seed)
+        report.probe = probe.to_dict()
+    report = _with_findings(report, Evidence(report, net, history, init, X, y, loss, imported.output_activation,
+                                             output, probe))
+    if fix:
+        report.fixes = _measured_fixes(imported, X, y, loss, lr, optimizer, seeds, steps, report, seed)
     return report
 
 
-def _layer_stats(net: MLP, k: int, pre, act, pred_msq, pred_cos, pi, pj, grads) -> LayerStats:
-    """Measurements of hidden layer ``k`` (from 0)."""
-    h = np.asarray(act, dtype=np.float64)
-    w, b = net.weights[k], net.biases[k]
-    return LayerStats(
-        layer=k + 1,
-        width=net.sizes[k + 1],
-        dead_fraction=rules.dead_fraction(pre),
-        mean_sq_activation=float(np.mean(np.square(h))),
-        predicted_mean_sq=pred_msq,
-        cosine=float(np.mean(_pair_cosines(h, pi, pj))),
-        predicted_cosine=pred_cos,
-        weight_norm=float(np.linalg.norm(w)),
-        weight_rms=float(np.sqrt(np.mean(np.square(w, dtype=np.float64)))),
-        he_rms=math.sqrt(2.0 / net.sizes[k]),
-        bias_norm=float(np.linalg.norm(b)),
-        bias_mean=float(np.mean(b)),
-        grad_weight_norm=None if grads is None else float(np.linalg.norm(grads[0][k])),
-        grad_bias_norm=None if grads is None else float(np.linalg.norm(grads[1][k])),
-    )
+def _measure(net, X, y, loss, output_activation, reference_std, init, max_pairs, seed):
+    """:func:`measure_mlp` on the rows of ``X`` that are finite; rows holding NaN/inf make the
+    outputs non-finite (so the model counts as collapsed), and the nonfinite-input rule names them."""
+    ok = np.isfinite(X).all(axis=1) if X.dtype.kind == "f" else np.ones(len(X), bool)
+    if ok.all():
+        return measure_mlp(net, X, y, loss=loss, output_activation=output_activation, reference_std=reference_std,
+                           init=init, max_pairs=max_pairs, seed=seed)
+    if ok.sum() < 2:
+        raise ValueError(f"X with {int(ok.sum())} rows free of NaN/inf is not accepted; expected at least 2 "
+                         "such rows")
+    report, out = measure_mlp(net, X[ok], None if y is None else y[ok], loss=loss, output_activation=output_activation,
+                              reference_std=reference_std, init=init, max_pairs=max_pairs, seed=seed)
+    full = np.full((len(X), out.shape[1]), np.nan)
+    full[ok] = out
+    report.finite = False
+    report.collapsed = True
+    report.output_std = report.output_std_ratio = float("nan")
+    report.n_rows = len(X)
+    return report, full
+
+
+def _with_findings(report: Report, e: Evidence) -> Report:
+    network = [f for f in (rule(e) for rule in RULES) if f is not None]
+    data = [f for f in (rule(e, network) for rule in DATA_RULES + LR_RULES) if f is not None]
+    # data first: at equal severity and score the cause upstream (the inputs) is listed first
+    fired = data + network
+    fired.append(unexplained(e, fired))
+    report.findings = rank(fired)
+    return report
+
+
+def _measured_fixes(imported, X, y, loss, lr, optimizer, seeds, steps, report, seed):
+    if y is None:
+        raise v.reject(ValueError, "fix", True, "fix=False when no targets y are given (the fixes train on y)")
+    from fastrelu.fixes import measure_fixes
+    return measure_fixes(imported.net, X, y, loss=loss, lr=lr, optimizer=optimizer,
+                         output_activation=imported.output_activation, codes=report.finding_codes,
+                         seeds=seeds, steps=steps, seed=seed)

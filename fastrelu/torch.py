@@ -25,13 +25,16 @@ import pickle
 import re
 from pathlib import Path
 
+import numpy as np
+
 from fastrelu import _validation as v
 from fastrelu.imported import Activation, BatchNorm, ImportedModel, Linear, assemble, from_state_dict, require
+from fastrelu.measure_net import hooks_report
 from fastrelu.torch_hooks import (CollapseWarning, HookLayer, HookMeasurement, Watch, as_input, measure,
                                   to_numpy)
 
 __all__ = ["from_torch", "load_state_dict_file", "hook_measure", "HookMeasurement", "HookLayer", "watch",
-           "Watch", "CollapseWarning"]
+           "Watch", "CollapseWarning", "module_report"]
 
 TORCH_HINT = 'pip install "fastrelu[torch]"'
 SOURCE = "torch.nn.Module"
@@ -270,3 +273,32 @@ def watch(model, every: int = 10, warn: bool = True, target_std: float | None = 
     warn = v.check_bool("warn", warn)
     target_std = v.check_float("target_std", target_std, nonnegative=True, allow_none=True)
     return Watch(model, every, warn, target_std, torch)
+
+
+def _weight_stats(module, torch) -> list[dict]:
+    """Per weight tensor (2-D or more) of ``module``: name, shape, RMS, He's RMS, finiteness."""
+    stats = []
+    for name, p in module.named_parameters():
+        if p.ndim < 2:
+            continue
+        w = to_numpy(p.detach())
+        fan_in = int(np.prod(w.shape[1:]))
+        with np.errstate(all="ignore"):
+            rms = float(np.sqrt(np.mean(np.square(w, dtype=np.float64))))
+        stats.append({"name": name, "shape": list(w.shape), "rms": rms, "he_rms": float(np.sqrt(2.0 / fan_in)),
+                      "finite": bool(np.isfinite(w).all())})
+    return stats
+
+
+def module_report(module, X, y=None, *, loss: str | None = None, reference_std: float | None = None):
+    """The measurement half of :func:`fastrelu.diagnose` for a module that is not MLP-shaped:
+    ``(report, output, X as rows)`` with the report's layers one per ReLU call (findings not
+    yet made). The module is not modified."""
+    torch = _torch()
+    measured = measure(module, as_input(X, module, torch), None, torch)
+    params_finite = all(bool(torch.isfinite(p.detach()).all()) for p in module.parameters())
+    rows = np.asarray(to_numpy(X.detach()) if isinstance(X, torch.Tensor) else np.asarray(X))
+    rows = rows.reshape(len(rows), -1)
+    report = hooks_report(measured, _weight_stats(module, torch), rows, y, loss=loss, reference_std=reference_std,
+                          params_finite=params_finite, source=f"{SOURCE} {type(module).__name__}")
+    return report, measured.output, rows

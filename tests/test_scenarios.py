@@ -113,7 +113,10 @@ def test_records_and_dict_shape(results):
     assert d["scenario"] == "zero-init" and d["seed"] == 0
     for arm in d["arms"]:
         assert set(arm) == {"name", "role", "collapsed", "final_loss", "diverged_at", "dead_fraction",
-                            "output_std_ratio", "causes"}
+                            "output_std_ratio", "causes", "findings"}
+        assert [c["cause"] for c in arm["causes"]] == [f["cause"] for f in arm["findings"]
+                                                       if f["severity"] != "info" and f["cause"]]
+        assert all(f["code"] in fr.FINDING_CODES for f in arm["findings"])
     recs = res.arms[0].records
     assert recs[0]["step"] == 0 and recs[-1]["step"] == res.steps
     assert {"loss", "dead_fraction", "output_std"} <= set(recs[0])

@@ -75,6 +75,7 @@ class ArmResult:
     steps: int
     records: list[dict] = field(default_factory=list)
     report: Any = None
+    findings: list[dict] = field(default_factory=list)
 
     @property
     def failed(self) -> bool:
@@ -92,6 +93,7 @@ class ArmResult:
             "dead_fraction": [finite_or_none(d) for d in self.dead_fraction],
             "output_std_ratio": finite_or_none(self.output_std_ratio),
             "causes": self.causes,
+            "findings": self.findings,
         }
 
 
@@ -144,6 +146,7 @@ def run_arm(arm: Arm, X, y, *, seed: int, steps: int, record_every: int | None) 
         dead_fraction=report.dead_fraction,
         output_std_ratio=report.output_std_ratio,
         causes=[{"cause": c.cause, "evidence": c.evidence} for c in report.causes],
+        findings=[f.to_dict() for f in report.findings],
         steps=int(hist.steps),
         records=list(hist.records),
         report=report,
