@@ -148,7 +148,7 @@ def double_softmax(e: Evidence, fired: list) -> Finding | None:
 
 def target_shape(e: Evidence, fired: list) -> Finding | None:
     """Collapsed onto the target mean: the symptom of MSE between (n, 1) outputs and (n,) targets."""
-    if e.y is None or e.loss != "mse" or np.ndim(e.y) != 1 or e.output.shape[1] != 1:
+    if e.y is None or e.loss != "mse" or np.ndim(e.y) != 1 or e.output.shape[1] != 1 or e.output_activation:
         return None
     ratio = e.report.output_std_ratio
     if _has_error(fired) or not e.report.finite or not ratio <= NEARLY_CONSTANT:

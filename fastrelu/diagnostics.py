@@ -229,7 +229,11 @@ def _measure(net, X, y, loss, output_activation, reference_std, init, max_pairs,
 
 def _with_findings(report: Report, e: Evidence) -> Report:
     network = [f for f in (rule(e) for rule in RULES) if f is not None]
-    data = [f for f in (rule(e, network) for rule in DATA_RULES + LR_RULES) if f is not None]
+    data: list[Finding] = []
+    for rule in DATA_RULES + LR_RULES:     # each sees what fired before it
+        found = rule(e, data + network)
+        if found is not None:
+            data.append(found)
     # data first: at equal severity and score the cause upstream (the inputs) is listed first
     fired = data + network
     fired.append(unexplained(e, fired))
