@@ -167,7 +167,8 @@ def zero_weights(e: Evidence) -> Finding | None:
         + ": every unit of a layer computes the same value and receives the same gradient "
         "(zero through a ReLU at 0), so symmetry is never broken and the weights never move: "
         "initialization (use He init)",
-        "initialize the weights randomly at He's scale (init='he', torch.nn.init.kaiming_normal_)",
+        "initialize the weights randomly at He's scale (fastrelu: init='he'; PyTorch: "
+        "torch.nn.init.kaiming_normal_(w, nonlinearity='relu'))",
         "initialization", 0.97, zero_layers=zero)
 
 
@@ -181,7 +182,8 @@ def tiny_weights(e: Evidence) -> Finding | None:
                 f"{_g(t.he_rms)} in layer {t.layer})")
     numbers = {"tiny_layers": e.tiny_layers, "weight_rms": t.weight_rms, "he_rms": t.he_rms,
                "input_mean_sq": q0, "last_mean_sq": last.mean_sq_activation}
-    fix = "initialize at He's scale (init='he'): weight std sqrt(2 / fan_in)"
+    fix = ("initialize at He's scale, weight std sqrt(2 / fan_in) (fastrelu: init='he'; PyTorch: "
+           "torch.nn.init.kaiming_normal_(w, nonlinearity='relu'))")
     if not e.vanished:
         return _finding("vanishing-init", "info", evidence + " (the signal still gets through)", fix,
                         "initialization", 0.3, **numbers)
