@@ -172,9 +172,9 @@ class Ensemble:
         ran = np.zeros(k, np.int64)
         div = np.zeros(k, np.bool_)
         nets = structs.network(self.params, self.running, first._arch, first.residual_scale)
-        rows = structs.data(X, yf, yi, LOSS_CODES[loss])
-        ws = stack_workspaces(nets, rows, starts)
-        train_ensemble(nets, rows, structs.schedule(orders, starts), structs.optimizer(kinds, hypers, states, 0),
+        kernel_data = structs.data(X, yf, yi, LOSS_CODES[loss])
+        ws = stack_workspaces(nets, kernel_data, starts)
+        train_ensemble(nets, kernel_data, structs.schedule(orders, starts), structs.optimizer(kinds, hypers, states, 0),
                        losses, ran, div, ws)
         return EnsembleHistory(loss=losses, diverged_at=[int(r) - 1 if d else None for r, d in zip(ran, div)],
                                steps=ran)

@@ -195,10 +195,10 @@ def fit(net: MLP, X, y, *, optimizer: Optimizer, loss: str = "mse", epochs: int 
         hist.records.append(_record(net, probe, yf[:RECORD_ROWS], yi[:RECORD_ROWS], loss, 0))
     parallel = parallel_worthwhile(net._arch, starts)
     kernel_net = structs.network(net.params, net.running, net._arch, net.residual_scale)
-    rows = structs.data(X, yf, yi, LOSS_CODES[loss])
+    kernel_data = structs.data(X, yf, yi, LOSS_CODES[loss])
     while done < total and not diverged:
         stop = min(total, done + chunk)
-        ran, diverged = train(kernel_net, rows, structs.schedule(order, starts[done:stop + 1]),
+        ran, diverged = train(kernel_net, kernel_data, structs.schedule(order, starts[done:stop + 1]),
                               structs.optimizer(optimizer.kind, hyper, opt_state, done),
                               losses[done:stop], parallel)
         done += ran

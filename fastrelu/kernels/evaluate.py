@@ -5,6 +5,7 @@ import numpy as np
 
 from fastrelu.kernels.layout import C_OFF, HIDDEN_PREACTIVATIONS, KIND, NO_HIDDEN, OUT, OUTPUT
 from fastrelu.kernels.network import block, forward
+from fastrelu.kernels.structs import WT
 from fastrelu.kernels.workspace import new_workspace
 
 BLOCK_ROWS = 1024
@@ -32,7 +33,8 @@ def predict(net, X, out, hidden, record, train=False):
     for r0 in range(0, n, max(rows, 1)):
         r1 = min(n, r0 + rows)
         m = r1 - r0
-        out[r0:r1] = forward(net, X[r0:r1], ws, train)
+        out[r0:r1] = forward(net.params, arch, net.residual_scale, X[r0:r1], ws.outputs, ws.preacts,
+                             ws.normalized, ws.batch_stats, net.running, train, ws.scratch[WT])
         if record != NO_HIDDEN:
             source = ws.preacts if record == HIDDEN_PREACTIVATIONS else ws.outputs
             for l in range(arch.shape[0]):

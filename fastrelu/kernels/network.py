@@ -1,8 +1,9 @@
 """Forward and backward passes of a whole network described by ``arch`` (see ``layout``).
 
-The passes take a ``structs.Network`` and a ``structs.Workspace``, whose activation buffers
-are flat: for a batch of ``n`` rows, layer ``l``'s block starts at ``n * arch[l, C_OFF]`` and
-holds ``n * arch[l, OUT]`` values, viewed as ``(n, out)`` (:func:`block`).
+The passes take the fields of a ``structs.Network`` and a ``structs.Workspace`` (see the
+comment above :func:`forward`). The workspace's activation buffers are flat: for a batch of
+``n`` rows, layer ``l``'s block starts at ``n * arch[l, C_OFF]`` and holds ``n * arch[l, OUT]``
+values, viewed as ``(n, out)`` (:func:`block`).
 """
 from __future__ import annotations
 
@@ -33,7 +34,6 @@ from fastrelu.kernels.layout import (
     RESIDUAL,
     W_OFF,
 )
-from fastrelu.kernels.structs import DH_A, DH_B, DZ, WT
 
 
 @njit(**JIT)   # not inlined: its raise would keep the prange loop of chunked_loss_grad serial
@@ -76,42 +76,42 @@ def copy_into(src, dst):
             dst[r, j] = src[r, j]
 
 
-@njit(**JIT)
-def forward(net, x, ws, train):
-    """Run the network ``net`` (a ``structs.Network``) on ``x`` (n, in), filling the
-    ``structs.Workspace`` ``ws``.
+# forward and backward take the workspace field by field, not as structures: with a
+# ``structs.Network`` and ``Workspace`` as arguments W2 (512 networks, 2 threads) ran about
+# 1.4x slower, reproducibly (one thread: the same speed); measured, cause not found.
 
-    ``train`` selects batch statistics for batch norm (and stores them in
-    ``ws.batch_stats``); otherwise the running statistics are used. Clobbers the dense
-    kernels' transpose scratch ``ws.scratch[WT]``. Returns the ``(n, out)`` output block.
+@njit(**JIT)
+def forward(theta, arch, res_scale, x, outputs, preacts, normalized, stats, running, train, wt):
+    """Run the network on ``x`` (n, in), filling the ``structs.Workspace`` buffers passed
+    field by field (``outputs``, ``preacts``, ``normalized``, ``stats`` = ``batch_stats``).
+
+    ``train`` selects batch statistics for batch norm (and stores them in ``stats``);
+    otherwise the ``running`` statistics are used. ``wt`` is the dense kernels' transpose
+    scratch (row ``WT`` of ``Workspace.scratch``; clobbered). Returns the ``(n, out)`` output
+    block.
     """
-    theta = net.params
-    arch = net.arch
-    stats = ws.batch_stats
-    wt = ws.scratch[WT]
     n = x.shape[0]
     L = arch.shape[0]
     hin = x
     for l in range(L):
         m = arch[l, OUT]
         c = arch[l, C_OFF]
-        u = block(ws.preacts, n, arch, l)
+        u = block(preacts, n, arch, l)
         linear_forward(hin, weight(theta, arch, l), vec(theta, arch, l, B_OFF), u, wt)
         if arch[l, BN] == 1:
-            xh = block(ws.normalized, n, arch, l)
+            xh = block(normalized, n, arch, l)
             gamma = vec(theta, arch, l, G_OFF)
             beta = vec(theta, arch, l, BE_OFF)
             if train:
                 batchnorm_train(u, gamma, beta, xh, u, stats[0, c:c + m], stats[1, c:c + m],
                                 stats[2, c:c + m])
             else:
-                batchnorm_eval(u, gamma, beta, net.running[0, c:c + m], net.running[1, c:c + m], u)
-        h = block(ws.outputs, n, arch, l)
+                batchnorm_eval(u, gamma, beta, running[0, c:c + m], running[1, c:c + m], u)
+        h = block(outputs, n, arch, l)
         kind = arch[l, KIND]
         if kind == OUTPUT:
             copy_into(u, h)
         elif kind == RESIDUAL:
-            res_scale = net.residual_scale
             for r in range(n):
                 for j in range(m):
                     v = u[r, j]
@@ -126,20 +126,17 @@ def forward(net, x, ws, train):
 
 
 @njit(**JIT)
-def backward(net, x, ws, dout, grad):
-    """Backpropagate ``dout`` (n, out) through the last ``forward(net, x, ws, True)``.
+def backward(theta, arch, res_scale, x, outputs, preacts, normalized, stats, dout, grad, dh_a, dh_b,
+             dz_buf, wt):
+    """Backpropagate ``dout`` (n, out) through the last ``forward(train=True)``.
 
-    Writes the full parameter gradient into ``grad`` (same layout as ``net.params``). Uses
-    the rows of ``ws.scratch`` (``structs.DH_A`` ...; ``dout`` may be row ``DZ``: it is read
-    before that row is first written). The ReLU derivative at 0 is 0 (mask ``u > 0``), as in
-    PyTorch.
+    Writes the full parameter gradient into ``grad`` (same layout as ``theta``). The scratch
+    rows are those of ``Workspace.scratch`` (``structs.DH_A`` ...): ``dh_a``, ``dh_b`` the
+    activation gradients (used in turn) and ``dz_buf`` the pre-activation gradient, at least
+    ``n * max_width`` values each (``dout`` may be ``dz_buf``: it is read first); ``wt`` the
+    dense kernels' transposes.
+    The ReLU derivative at 0 is 0 (mask ``u > 0``), as in PyTorch.
     """
-    theta = net.params
-    arch = net.arch
-    dh_a = ws.scratch[DH_A]
-    dh_b = ws.scratch[DH_B]
-    dz_buf = ws.scratch[DZ]
-    wt = ws.scratch[WT]
     n = x.shape[0]
     L = arch.shape[0]
     dh = view2d(dh_a, 0, n, arch[L - 1, OUT])
@@ -154,9 +151,9 @@ def backward(net, x, ws, dout, grad):
         if kind == OUTPUT:
             copy_into(dh, dz)
         else:
-            u = block(ws.preacts, n, arch, l)
+            u = block(preacts, n, arch, l)
             if kind == RESIDUAL:
-                s = net.residual_scale
+                s = res_scale
                 for r in range(n):
                     for j in range(m):
                         dz[r, j] = dh[r, j] * s if u[r, j] > 0 else dh[r, j] * 0
@@ -167,10 +164,9 @@ def backward(net, x, ws, dout, grad):
                     for j in range(m):
                         dz[r, j] = dh[r, j] if u[r, j] > 0 else dh[r, j] * zero
         if arch[l, BN] == 1:
-            batchnorm_backward(dz, block(ws.normalized, n, arch, l), vec(theta, arch, l, G_OFF),
-                               ws.batch_stats[2, c:c + m], vec(grad, arch, l, G_OFF),
-                               vec(grad, arch, l, BE_OFF))
-        hin = x if l == 0 else block(ws.outputs, n, arch, l - 1)
+            batchnorm_backward(dz, block(normalized, n, arch, l), vec(theta, arch, l, G_OFF),
+                               stats[2, c:c + m], vec(grad, arch, l, G_OFF), vec(grad, arch, l, BE_OFF))
+        hin = x if l == 0 else block(outputs, n, arch, l - 1)
         linear_backward_params(dz, hin, weight(grad, arch, l), vec(grad, arch, l, B_OFF), wt)
         if l > 0:
             nxt = view2d(dh_b if cur_is_a else dh_a, 0, n, k_in)

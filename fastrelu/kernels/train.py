@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from fastrelu.kernels import structs
 from fastrelu.kernels._config import INLINE, JIT, N_CHUNKS, PJIT
 from fastrelu.kernels.batchnorm import update_running_stats
 from fastrelu.kernels.intrinsics import borrow
@@ -17,9 +18,8 @@ from fastrelu.kernels.layout import BN, C_OFF, OUT
 from fastrelu.kernels.losses import loss_and_grad
 from fastrelu.kernels.network import backward, forward, view2d
 from fastrelu.kernels.optim import apply_update
-from fastrelu.kernels import structs
-from fastrelu.kernels.structs import (DZ, Data, Network, Workspace, borrow_all, chunk_workspace,
-                                      step_chunks, step_layers)
+from fastrelu.kernels.structs import (DH_A, DH_B, DZ, WT, Data, Network, Workspace, borrow_all,
+                                      chunk_workspace, step_chunks, step_layers)
 from fastrelu.kernels.workspace import (new_chunks, new_step_workspace, new_workspace,
                                         use_chunks)
 
@@ -76,11 +76,19 @@ def serial_gradient(net, batch, denom, grad, ws):
     :func:`update_running`.
     """
     n = batch.X.shape[0]
+    theta = net.params
+    arch = net.arch
+    scale = net.residual_scale
+    x = batch.X
+    G = ws.scratch
     # np.bool_: a plain True would be typed Literal[bool] and compile a second forward
-    out = forward(net, batch.X, ws, np.bool_(True))
-    dout = view2d(ws.scratch[DZ], 0, n, out.shape[1])
+    out = forward(theta, arch, scale, x, ws.outputs, ws.preacts, ws.normalized, ws.batch_stats,
+                  net.running, np.bool_(True), G[WT])
+    dout = view2d(G[DZ], 0, n, out.shape[1])
     loss = loss_and_grad(batch.loss, out, batch.targets, batch.labels, denom, dout)
-    backward(net, batch.X, ws, dout, grad)
+    # (backward reads dout, in row DZ, before it first writes that row)
+    backward(theta, arch, scale, x, ws.outputs, ws.preacts, ws.normalized, ws.batch_stats, dout,
+             grad, G[DH_A], G[DH_B], G[DZ], G[WT])
     return loss
 
 
