@@ -27,7 +27,7 @@ from fastrelu.kernels._config import JIT, PJIT
 from fastrelu.kernels.evaluate import BLOCK_ROWS
 from fastrelu.kernels.layout import C_OFF, CROSS_ENTROPY, KIND, OUT, OUTPUT
 from fastrelu.kernels.network import block, forward
-from fastrelu.kernels.structs import Workspace, member_network, stacked
+from fastrelu.kernels.structs import WT, Workspace, member_network, stacked
 from fastrelu.kernels.workspace import new_workspace
 
 #: At most this many groups (parallel tasks) per call.
@@ -92,7 +92,8 @@ def _forward_all(net, X, w, out, max_pre, train):
     for r0 in range(0, n, max(rows, 1)):
         r1 = min(n, r0 + rows)
         m = r1 - r0
-        o = forward(net, X[r0:r1], w, train)
+        o = forward(net.params, arch, net.residual_scale, X[r0:r1], w.outputs, w.preacts, w.normalized,
+                    w.batch_stats, net.running, train, w.scratch[WT])
         for l in range(arch.shape[0]):
             if arch[l, KIND] == OUTPUT:
                 continue
