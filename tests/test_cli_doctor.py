@@ -112,3 +112,13 @@ def test_fix_without_targets_is_a_user_error(files):
     np.savez(files / "xonly.npz", X=np.zeros((8, 4)))
     r = invoke(files / "model.npz", "--data", files / "xonly.npz", "--fix")
     assert r.exit_code == 2 and "--fix trains on the targets" in " ".join(r.stderr.split())
+
+
+def test_a_missing_optional_package_gives_the_install_hint(files, monkeypatch):
+    import sys
+
+    (files / "model.onnx").write_bytes(b"\x08\x07")
+    monkeypatch.setitem(sys.modules, "onnx", None)          # import onnx now raises ImportError
+    r = invoke(files / "model.onnx", "--data", files / "data.npz")
+    assert r.exit_code == 2 and 'pip install "fastrelu[onnx]"' in " ".join(r.stderr.split())
+    assert "Traceback" not in r.output
