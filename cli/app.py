@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import typer
 
-from fastrelu_cli import bench, doctor, scenario, sweep
+from fastrelu_cli import bench, doctor, scenario, sweep, warmup
 
 app = typer.Typer(
     name="fastrelu",
@@ -22,6 +22,7 @@ app.add_typer(scenario.app, name="scenario")
 app.add_typer(sweep.app, name="sweep")
 app.add_typer(bench.app, name="bench")
 app.add_typer(doctor.app, name="doctor")
+app.add_typer(warmup.app, name="warmup")
 
 
 @app.callback()

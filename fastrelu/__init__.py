@@ -20,6 +20,7 @@ from fastrelu.runtime import kernels_cached
 from fastrelu.serialization import load, save
 from fastrelu.sweeps import SweepResult, sweep
 from fastrelu.training import DivergedError, History, fit, minibatches
+from fastrelu.warmup import warmup
 
 __version__ = "0.1.0"
 
@@ -27,5 +28,5 @@ __all__ = [
     "MLP", "SGD", "Adam", "RMSprop", "History", "DivergedError", "fit", "minibatches", "save", "load",
     "diagnose", "Report", "Ensemble", "EnsembleHistory", "sweep", "SweepResult", "scenarios", "data",
     "theory", "rules", "kernels_cached", "load_model", "ImportedModel", "OUTPUT_ACTIVATIONS",
-    "MissingDependencyError", "Finding", "FINDING_CODES", "load_data",
+    "MissingDependencyError", "Finding", "FINDING_CODES", "load_data", "warmup",
 ]
