@@ -147,10 +147,10 @@ def divergence(e: Evidence) -> Finding | None:
             evidence.update(first_loss=float(fin[0]), peak_loss=float(fin.max()))
     if not params_finite:
         bits.append("parameters are NaN/inf, so no input is told apart from another")
-    fix = "lower the learning rate, use Adam/RMSprop, or clip gradients"
     code = "nonfinite-params" if not params_finite else "learning-rate-high"
     return _finding(code, "error", "training diverged: " + ", ".join(bits)
-                    + ": the learning rate is too large for this loss (" + fix + ")", fix, "divergence", 1.0,
+                    + ": the learning rate is too large for this loss (lower it, use Adam/RMSprop, or clip "
+                    "gradients)", "lower the learning rate, use Adam/RMSprop, or clip gradients", "divergence", 1.0,
                     **evidence)
 
 
