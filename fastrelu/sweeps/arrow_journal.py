@@ -36,7 +36,9 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
-from fastrelu.sweeps.columns import FIELDS, FLAT, OPT_FLOAT, VOCAB, Batch, dtype
+from fastrelu.imported import require
+from fastrelu.sweeps.columns import FIELDS, OPT_FLOAT, VOCAB, Batch, dtype
+from fastrelu.sweeps.header import check_header, lock, make_header
 
 #: Suffix of an Arrow IPC stream journal.
 SUFFIX = ".arrows"
@@ -49,8 +51,6 @@ _CONTINUATION = b"\xff\xff\xff\xff"
 
 def require_pyarrow() -> Any:
     """Import pyarrow or raise :class:`fastrelu.MissingDependencyError` with the install hint."""
-    from fastrelu.imported import require
-
     return require("pyarrow", f"out= ending in {SUFFIX} (an Arrow IPC stream journal): {HINT}")
 
 
@@ -154,11 +154,9 @@ class ArrowJournal:
     """
 
     def __init__(self, path: "str | os.PathLike", config: dict) -> None:
-        from fastrelu.sweeps.storage import FORMAT, lock
-
         self._pa = require_pyarrow()
         self.path = Path(path)
-        self.header = {"fastrelu_sweep": FORMAT, "config": config}
+        self.header = make_header(config)
         self.schema = schema(self._pa, self.header)
         self.spans: list[tuple[int, int, int]] = []
         self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
@@ -170,8 +168,6 @@ class ArrowJournal:
             raise
 
     def _open(self) -> None:
-        from fastrelu.sweeps.storage import check_header
-
         pa = self._pa
         size = os.fstat(self._fd).st_size
         if size == 0:
@@ -185,7 +181,7 @@ class ArrowJournal:
                 stored_schema = pa.ipc.read_schema(first) if first.type == "schema" else None
             except (pa.ArrowInvalid, StopIteration, OSError):
                 stored_schema = first = None
-            if first is None and os.pread(self._fd, 4, 0) == _CONTINUATION and size < 1 << 16:
+            if first is None and _CONTINUATION.startswith(os.pread(self._fd, 4, 0)) and size < 1 << 16:
                 os.ftruncate(self._fd, 0)  # killed while writing the header: start afresh
                 self._write(self.schema.serialize())
                 return
@@ -206,7 +202,10 @@ class ArrowJournal:
                 if msg is None or msg.type != "record batch":
                     raise ValueError(f"out: {str(self.path)!r} holds a {getattr(msg, 'type', '?')} "
                                      f"message at byte {end}; expected record batches only")
-                rows = pa.ipc.read_record_batch(msg, self.schema).num_rows
+                try:
+                    rows = pa.ipc.read_record_batch(msg, self.schema).num_rows
+                except pa.ArrowInvalid as exc:
+                    raise ValueError(f"out: {str(self.path)!r} is corrupt at byte {end}: {exc}") from None
                 self.spans.append((end, src.tell() - end, rows))
                 end = src.tell()
         finally:
@@ -231,11 +230,16 @@ class ArrowJournal:
         self._write(data)
         self.spans.append((offset, len(data), len(batch)))
 
-    def batches(self, fields: Sequence[str] = FIELDS) -> Iterator[Batch]:
-        """The batches already in the journal, in file order (one per chunk)."""
+    def batches(self, fields: Sequence[str] = FIELDS, rows: int = 1 << 16) -> Iterator[Batch]:
+        """The rows already in the journal, in file order, read ``rows`` or so at a time
+        (whole record batches; only ``fields`` decoded)."""
         reader = SpanReader(self.path, self.schema, self.spans)
-        for i in range(len(self.spans)):
-            yield reader.read(i, i + 1, fields)
+        first, count = 0, 0
+        for i, (_, _, n) in enumerate(self.spans):
+            count += n
+            if count >= rows or i == len(self.spans) - 1:
+                yield reader.read(first, i + 1, fields)
+                first, count = i + 1, 0
 
     def close(self) -> None:
         """Release the lock and close the file."""

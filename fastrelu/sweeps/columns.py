@@ -78,14 +78,18 @@ def encode(name: str, values: Sequence) -> np.ndarray:
             return np.array([codes[x] for x in values], dtype=np.int8)
         except (KeyError, TypeError):
             bad = next(x for x in values if not isinstance(x, str) or x not in codes)
-            raise ValueError(f"{name}={bad!r} is not one of {', '.join(VOCAB[name])}") from None
+            raise ValueError(f"a row whose {name} is {bad!r} (not one of {', '.join(VOCAB[name])})") from None
     if name in OPT_FLOAT:
         values = [np.nan if x is None else x for x in values]
     elif name == "diverged_at":
         values = [-1 if x is None else x for x in values]
-    if any(x is None or isinstance(x, str) for x in values):
-        raise ValueError(f"{name} holds {next(x for x in values if x is None or isinstance(x, str))!r}")
-    return np.array(values, dtype=_DTYPES[name]).reshape(len(values))
+    bad = [x for x in values if x is None or isinstance(x, (str, bytes, list, dict))]
+    if bad:
+        raise ValueError(f"a row whose {name} is {bad[0]!r}")
+    try:
+        return np.array(values, dtype=_DTYPES[name]).reshape(len(values))
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(f"a row whose {name} is not a {np.dtype(_DTYPES[name]).name}") from None
 
 
 def decode(name: str, col: np.ndarray) -> list:

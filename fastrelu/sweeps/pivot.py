@@ -96,6 +96,8 @@ def pivot(batches: Callable[[tuple], Iterable[Batch]], grid: Mapping[str, Any], 
     index, columns, metric, agg, where = check_args(index, columns, metric, agg, where)
     row_labels, col_labels = sorted(grid[index]), sorted(grid[columns])
     fields = tuple(dict.fromkeys((index, columns, metric, *where)))
+    n_cells = len(row_labels) * len(col_labels)
+    cell_type = np.int16 if n_cells < 1 << 15 else np.int64  # small: a radix sort below
     cells, vals = [], []
     for b in batches(fields):
         keep = np.ones(len(b), np.bool_)
@@ -105,11 +107,10 @@ def pivot(batches: Callable[[tuple], Iterable[Batch]], grid: Mapping[str, Any], 
         c = _positions(columns, col_labels, b.cols[columns][keep])
         x = public(metric, b.cols[metric][keep]).astype(np.float64)
         ok = (r >= 0) & (c >= 0) & np.isfinite(x)
-        cells.append((r * len(col_labels) + c)[ok])
+        cells.append((r * len(col_labels) + c)[ok].astype(cell_type))
         vals.append(x[ok])
-    cell = np.concatenate(cells) if cells else np.empty(0, np.int64)
+    cell = np.concatenate(cells) if cells else np.empty(0, cell_type)
     x = np.concatenate(vals) if vals else np.empty(0)
-    n_cells = len(row_labels) * len(col_labels)
     counts = np.bincount(cell, minlength=n_cells)
     order = np.argsort(cell, kind="stable")  # grid order inside every cell
     x = x[order]

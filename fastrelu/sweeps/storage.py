@@ -32,14 +32,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 from fastrelu import _validation as v
 from fastrelu.sweeps.columns import Batch
-
-try:  # POSIX only; elsewhere concurrent sweeps on one file are simply not detected
-    import fcntl
-except ImportError:  # pragma: no cover
-    fcntl = None  # type: ignore[assignment]
-
-#: Version of the journal layout and row schema.
-FORMAT = 1
+from fastrelu.sweeps.header import FORMAT, check_header, lock, make_header
 
 #: Suffixes ``sweep(out=...)`` accepts.
 SUFFIXES = (".arrows", ".jsonl", ".ndjson", ".csv")
@@ -83,30 +76,6 @@ def open_journal(path: "str | os.PathLike", config: dict) -> "Journal | Any":
     return Journal(path, config)
 
 
-def lock(fd: int, path: Path) -> None:
-    """Take the exclusive lock of an open journal, or refuse: another sweep writes it."""
-    if fcntl is None:  # pragma: no cover
-        return
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        raise ValueError(f"out: {str(path)!r} is being written by another running sweep") from None
-
-
-def check_header(path: Path, stored: Any, header: dict) -> None:
-    """Refuse a journal whose stored header is not a sweep's, or holds other settings."""
-    if not isinstance(stored, dict) or stored.get("fastrelu_sweep") != FORMAT \
-            or not isinstance(stored.get("config"), dict):
-        raise ValueError(f"out: {str(path)!r} exists and is not a fastrelu sweep journal")
-    if stored != header:
-        diff = sorted(k for k in set(stored["config"]) | set(header["config"])
-                      if stored["config"].get(k) != header["config"].get(k))
-        raise ValueError(
-            f"out: {str(path)!r} holds rows computed with other settings "
-            f"(differs in: {', '.join(diff)}); use another out path or the same settings"
-        )
-
-
 def dumps_row(row: dict) -> str:
     """One row as a JSON line (no NaN: non-finite numbers are stored as null)."""
     return json.dumps(row, separators=(",", ":"), allow_nan=False) + "\n"
@@ -132,7 +101,7 @@ class Journal:
 
     def __init__(self, path: "str | os.PathLike", config: dict) -> None:
         self.path = Path(path)
-        self.header = {"fastrelu_sweep": FORMAT, "config": config}
+        self.header = make_header(config)
         self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
         try:
             lock(self._fd, self.path)

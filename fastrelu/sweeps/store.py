@@ -69,9 +69,9 @@ class MemoryStore:
     def __len__(self) -> int:
         return sum(len(b) for b in self._parts)
 
-    def iter_batches(self, fields: Sequence[str] = FIELDS, window: int = WINDOW) -> Iterator[Batch]:
+    def iter_batches(self, fields: Sequence[str] = FIELDS, window: "int | None" = None) -> Iterator[Batch]:
         """The rows in grid order, ``window`` at a time."""
-        rows = self._rows()
+        rows, window = self._rows(), window or WINDOW
         for start in range(0, len(rows), window):
             yield rows.slice(start, min(start + window, len(rows)), fields)
 
@@ -112,8 +112,9 @@ class JournalStore:
             return merged
         return merged.take(local)
 
-    def iter_batches(self, fields: Sequence[str] = FIELDS, window: int = WINDOW) -> Iterator[Batch]:
+    def iter_batches(self, fields: Sequence[str] = FIELDS, window: "int | None" = None) -> Iterator[Batch]:
         """The rows in grid order, ``window`` at a time (only ``fields`` decoded)."""
+        window = window or WINDOW
         for start in range(0, self._n, window):
             stop = min(start + window, self._n)
             rows = np.arange(start, stop) if self._order is None else self._order[start:stop]
