@@ -28,8 +28,8 @@ CONFIG = {"data": "abs1d", "steps": 0}
 GRID = {"width": [2, 3], "depth": [2, 5], "init": ["he", "rai"], "seed": range(6)}
 
 
-def _row(rng, depth=None, **fixed):
-    depth = int(rng.integers(0, 4)) if depth is None else depth
+def _row(rng, **fixed):
+    depth = fixed.get("depth", int(rng.integers(0, 4)))
     dead = [float(x) for x in rng.integers(0, 5, size=depth) / 4]
     maybe = lambda: None if rng.random() < 0.3 else float(rng.normal())  # noqa: E731
     row = {"width": int(rng.integers(1, 9)), "depth": depth,
@@ -86,10 +86,11 @@ def test_grid_indices_equal_index_of_for_every_row():
               "seed": range(3, 30, 4), "residual": [True, False], "bias": [0.0]})
     rng = np.random.default_rng(1)
     points = [p for _, p in g.points()]
-    rows = [_row(rng, depth=p["depth"], **p) for p in points]
-    strangers = [_row(rng, depth=1, **{**points[0], "seed": 4}), _row(rng, depth=2, **{**points[5], "lr": 0.3}),
-                 _row(rng, depth=3, **{**points[7], "width": 3}), _row(rng, depth=1, **{**points[1], "bias": 0.1}),
-                 _row(rng, depth=0, **{**points[2], "seed": 2 ** 40}), _row(rng, depth=4, **{**points[3], "init": "xavier"})]
+    rows = [_row(rng, **p) for p in points]
+    strangers = [_row(rng, **{**points[0], "seed": 4}), _row(rng, **{**points[5], "lr": 0.3}),
+                 _row(rng, **{**points[7], "width": 3}), _row(rng, **{**points[1], "bias": 0.1}),
+                 _row(rng, **{**points[2], "seed": 2 ** 40}), _row(rng, **{**points[3], "init": "xavier"}),
+                 _row(rng, **{**points[4], "depth": 2}), _row(rng, **{**points[6], "seed": 5})]
     order = rng.permutation(len(rows) + len(strangers))
     mixed = [(rows + strangers)[i] for i in order]
     got = grid_indices(g, Batch.from_rows(mixed))

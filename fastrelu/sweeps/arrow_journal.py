@@ -269,13 +269,15 @@ class SpanReader:
         pa = self._pa
         start = int(self.offsets[first])
         end = int(self.offsets[stop - 1] + self.lengths[stop - 1])
+        data = bytearray(len(self._head) + end - start)  # the schema, then the batches
+        data[:len(self._head)] = self._head
         with open(self.path, "rb") as fh:
             fh.seek(start)
-            body = fh.read(end - start)
-        if len(body) != end - start:
+            got = fh.readinto(memoryview(data)[len(self._head):])
+        if got != end - start:
             raise ValueError(f"{str(self.path)!r} is shorter than when it was written")
         try:
-            table = pa.ipc.open_stream(pa.py_buffer(self._head + body)).read_all()
+            table = pa.ipc.open_stream(pa.py_buffer(data)).read_all()
         except pa.ArrowInvalid as exc:
             raise ValueError(f"{str(self.path)!r} is corrupt near byte {start}: {exc}") from None
         return from_table(pa, table, fields, str(self.path))

@@ -196,10 +196,10 @@ def _resume(journal: Any, g: Grid, result: SweepResult, file_index: "list | None
     done = None
     for batch in journal.batches(KEYS) if file_index is not None else journal.batches():
         index = grid_indices(g, batch)
-        if done is None:
-            done = bytearray(g.size)
-        marks = np.frombuffer(done, dtype=np.uint8)
         fresh = np.flatnonzero(index >= 0)
+        if done is None and len(fresh):
+            done = bytearray(g.size)  # one byte per point, only once a point is found
+        marks = np.frombuffer(done if done is not None else bytearray(1), dtype=np.uint8)
         fresh = fresh[marks[index[fresh]] == 0]
         first = np.unique(index[fresh], return_index=True)[1]  # repeats inside this batch
         fresh = np.sort(fresh[first])
