@@ -98,7 +98,9 @@ def from_table(pa: Any, table: Any, fields: Sequence[str], where: str) -> Batch:
 
     def column(name: str) -> Any:
         c = table.column(name)
-        return c.combine_chunks() if hasattr(c, "combine_chunks") else c
+        if not hasattr(c, "combine_chunks"):
+            return c
+        return c.chunk(0) if c.num_chunks == 1 else c.combine_chunks()
 
     cols = {}
     for f in fields:

@@ -57,6 +57,10 @@ _DTYPES: dict[str, Any] = {
     **{f: np.bool_ for f in BOOL}, **{f: np.int8 for f in VOCAB},
 }
 _CODES = {f: {name: i for i, name in enumerate(names)} for f, names in VOCAB.items()}
+# What encode() accepts: the dtype kinds NumPy infers, and the Python types behind them.
+_KINDS = {f: {np.int64: "iu", np.float64: "fiu", np.bool_: "b"}.get(t, "") for f, t in _DTYPES.items()}
+_PY = {f: {np.int64: int, np.float64: (int, float), np.bool_: bool}.get(t, str) for f, t in _DTYPES.items()}
+_NOT = {f: (bool,) if t is not np.bool_ else () for f, t in _DTYPES.items()}
 
 
 def dtype(name: str) -> Any:
@@ -79,17 +83,21 @@ def encode(name: str, values: Sequence) -> np.ndarray:
         except (KeyError, TypeError):
             bad = next(x for x in values if not isinstance(x, str) or x not in codes)
             raise ValueError(f"a row whose {name} is {bad!r} (not one of {', '.join(VOCAB[name])})") from None
-    if name in OPT_FLOAT:
-        values = [np.nan if x is None else x for x in values]
-    elif name == "diverged_at":
-        values = [-1 if x is None else x for x in values]
-    bad = [x for x in values if x is None or isinstance(x, (str, bytes, list, dict))]
-    if bad:
-        raise ValueError(f"a row whose {name} is {bad[0]!r}")
+    values = list(values)
+    if None in values and name in OPT_FLOAT + ("diverged_at",):
+        none = np.nan if name in OPT_FLOAT else -1
+        values = [none if x is None else x for x in values]
+    if not values:
+        return np.empty(0, _DTYPES[name])
     try:
-        return np.array(values, dtype=_DTYPES[name]).reshape(len(values))
+        arr = np.array(values)  # inferred: a None, a string or a list shows in the dtype
     except (TypeError, ValueError, OverflowError):
-        raise ValueError(f"a row whose {name} is not a {np.dtype(_DTYPES[name]).name}") from None
+        arr = np.array(values, dtype=object)
+    if arr.ndim != 1 or arr.dtype.kind not in _KINDS[name]:
+        bad = next((x for x in values if not isinstance(x, _PY[name]) or isinstance(x, _NOT[name])), None)
+        raise ValueError(f"a row whose {name} is {bad!r}" if bad is not None or None in values
+                         else f"a row whose {name} is not a {np.dtype(_DTYPES[name]).name}")
+    return arr.astype(_DTYPES[name], copy=False)
 
 
 def decode(name: str, col: np.ndarray) -> list:

@@ -108,8 +108,9 @@ class JournalStore:
         sizes = self._starts[needed + 1] - self._starts[needed]
         base = np.concatenate([[0], np.cumsum(sizes)[:-1]])
         local = rows - self._starts[which] + base[np.searchsorted(needed, which)]
-        if len(local) == len(merged) and np.all(local == np.arange(len(merged))):
-            return merged
+        first = int(local[0])
+        if local[-1] - first == len(local) - 1 and np.all(np.diff(local) == 1):
+            return merged.slice(first, first + len(local), fields)  # in file order: no copy
         return merged.take(local)
 
     def iter_batches(self, fields: Sequence[str] = FIELDS, window: "int | None" = None) -> Iterator[Batch]:
