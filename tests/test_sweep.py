@@ -87,6 +87,9 @@ def test_deterministic_and_independent_of_chunking():
     a = sweep(GRID, steps=15, chunk_size=3).rows
     b = sweep(GRID, steps=15, chunk_size=256).rows
     assert json.dumps(a) == json.dumps(b)
+    init_only = {"width": [2, 3], "depth": [4, 9], "init": ["he", "rai"], "seed": range(300)}
+    c = sweep(init_only, data="abs1d", steps=0, chunk_size=7).rows  # default: 4096 per chunk
+    assert json.dumps(c) == json.dumps(sweep(init_only, data="abs1d", steps=0).rows)
 
 
 def _journal_rows(path):

@@ -97,7 +97,8 @@ def test_a_journal_row_of_the_wrong_kind_is_refused_naming_the_file(tmp_path):
     sweep({"width": [2]}, data="abs1d", steps=0, out=out)
     header, line = out.read_text().splitlines()
     row = json.loads(line)
-    for key, bad in (("width", "2"), ("init", "kaiming"), ("dead_fraction_max", [1])):
+    for key, bad in (("width", "2"), ("init", "kaiming"), ("dead_fraction_max", [1]),
+                     ("dead_fraction", None), ("dead_fraction", ["0.5"])):
         out.write_text(header + "\n" + json.dumps({**row, key: bad}) + "\n")
         with pytest.raises(ValueError, match=f"r.jsonl' has a row whose {key} is "):
             sweep({"width": [2]}, data="abs1d", steps=0, out=out)

@@ -165,9 +165,14 @@ class Batch:
             if not isinstance(row, Mapping) or any(f not in row for f in FIELDS):
                 raise ValueError(f"a row without the fields {', '.join(FIELDS)}")
         cols = {f: encode(f, [r[f] for r in rows]) for f in FLAT}
+        for r in rows:
+            d = r["dead_fraction"]
+            if not isinstance(d, list) or any(type(x) not in (float, int) for x in d):
+                raise ValueError(f"a row whose dead_fraction is {d!r} (expected a list of numbers)")
+        flat = [x for r in rows for x in r["dead_fraction"]]
         lengths = [len(r["dead_fraction"]) for r in rows]
-        dead = np.array([x for r in rows for x in r["dead_fraction"]], dtype=np.float64)
-        return cls(cols, dead, np.concatenate([[0], np.cumsum(lengths, dtype=np.int64)]))
+        return cls(cols, np.array(flat, dtype=np.float64),
+                   np.concatenate([[0], np.cumsum(lengths, dtype=np.int64)]))
 
     @classmethod
     def from_chunk(cls, points: Sequence[Mapping[str, Any]], metrics: Mapping[str, np.ndarray]) -> "Batch":

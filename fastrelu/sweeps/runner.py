@@ -26,6 +26,11 @@ BACKENDS = ("local", "dask")
 #: Points per chunk of the local backend (one ensemble per chunk).
 LOCAL_CHUNK = 256
 
+#: Points per chunk of an init-only (``steps=0``) sweep on the local backend: such a net costs
+#: microseconds, so bigger chunks spread the per-chunk costs (ensemble set-up, kernel call, one
+#: journal write and fsync); measured 2x faster than 256 on a 1M-point sweep, same peak RSS.
+LOCAL_CHUNK_INIT = 4096
+
 
 def _progress_fn(progress: Any) -> Callable[[int, int], None]:
     if progress is None or progress is False:
@@ -99,7 +104,8 @@ def sweep(
         ``callable(done, total)`` after every chunk; True logs to the ``fastrelu.sweeps``
         logger. The library never prints.
     chunk_size : int, optional
-        Points per task (default 256 locally, about four chunks per Dask worker).
+        Points per task (default locally 256, or 4096 with ``steps=0``; about four chunks per
+        Dask worker).
     engine : {"ensemble", "reference"}
         How a chunk is trained: one ``fr.Ensemble``, or ``fr.fit`` per point (the slow
         oracle). Rows are identical either way.
@@ -172,7 +178,8 @@ def sweep(
 
         if n_done < g.size:
             if backend == "local":
-                backends.run_local(make_chunks(chunk_size or LOCAL_CHUNK), ds, settings, on_done)
+                default = LOCAL_CHUNK if steps > 0 else LOCAL_CHUNK_INIT
+                backends.run_local(make_chunks(chunk_size or default), ds, settings, on_done)
             else:
                 backends.run_dask(make_chunks, g.size - n_done, ds, settings, on_done,
                                   address=address, workers=workers, chunk_size=chunk_size)
