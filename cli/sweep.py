@@ -47,7 +47,8 @@ def _bool(text: str) -> bool:
 _bool.__name__ = "booleans (true/false)"
 
 # Shared options (presets and the custom grid take the same run options).
-OUT = typer.Option(None, "--out", help="Rows file: .csv (journal beside it as .jsonl) or .jsonl. "
+OUT = typer.Option(None, "--out", help="Rows file: .csv (journal beside it as .jsonl), .jsonl, or "
+                   ".arrows (Arrow IPC stream, for large sweeps; needs pyarrow). "
                    "Rows are appended as they finish; rerunning skips finished points.")
 PLOT = typer.Option(None, "--plot", help="Write a heatmap PNG of the summary table(s).")
 DASK = typer.Option(None, "--dask", help="Run on the Dask scheduler at ADDRESS (tcp://host:8786).")
@@ -69,6 +70,7 @@ def _run(grid: dict, settings: dict, specs: Any, *, out: Optional[Path], plot: O
         require_matplotlib()
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+    from fastrelu import MissingDependencyError
     from fastrelu.sweeps import sweep
     from fastrelu.sweeps.presets import default_tables, summarize
 
@@ -82,9 +84,12 @@ def _run(grid: dict, settings: dict, specs: Any, *, out: Optional[Path], plot: O
         def progress(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        res = sweep(grid, **settings, backend=backend, address=dask, workers=workers,
-                    out=str(out) if out is not None else None, progress=progress,
-                    chunk_size=chunk_size)
+        try:
+            res = sweep(grid, **settings, backend=backend, address=dask, workers=workers,
+                        out=str(out) if out is not None else None, progress=progress,
+                        chunk_size=chunk_size)
+        except MissingDependencyError as exc:
+            raise fail(str(exc)) from None
     tables = summarize(res, specs if specs is not None else default_tables(res))
     computed = len(res) - res.n_resumed
     rate = computed / res.elapsed if res.elapsed > 0 else math.inf

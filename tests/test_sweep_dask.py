@@ -45,15 +45,27 @@ def test_in_process_cluster_gives_the_local_rows(inproc_address, local_rows):
     assert json.dumps(res.rows) == json.dumps(local_rows)
 
 
-def test_worker_processes_stream_rows_to_out(proc_cluster, local_rows, tmp_path):
-    out = tmp_path / "rows.jsonl"
+@pytest.mark.parametrize("suffix", [".jsonl", ".arrows"])
+def test_worker_processes_stream_rows_to_out(proc_cluster, local_rows, tmp_path, suffix):
+    if suffix == ".arrows":
+        pytest.importorskip("pyarrow")
+    out = tmp_path / f"rows{suffix}"
     seen = []
     res = sweep(GRID, **SETTINGS, backend="dask", address=proc_cluster.scheduler_address,
                 out=out, chunk_size=4, progress=lambda d, t: seen.append(d))
     assert json.dumps(res.rows) == json.dumps(local_rows)
     assert seen[0] == 0 and seen[-1] == len(local_rows) and seen == sorted(seen)
     assert len(seen) > 3  # streamed chunk by chunk
-    assert len(out.read_text().splitlines()) == 1 + len(local_rows)
+    if suffix == ".jsonl":
+        assert len(out.read_text().splitlines()) == 1 + len(local_rows)
+    else:
+        import pyarrow as pa
+
+        assert res.journal == str(out)
+        assert pa.ipc.open_stream(str(out)).read_all().num_rows == len(local_rows)
+        again = sweep(GRID, **SETTINGS, out=out)  # resumed locally from the Dask journal
+        assert again.n_resumed == len(local_rows)
+        assert json.dumps(again.rows) == json.dumps(local_rows)
 
 
 def test_embedded_cluster_by_worker_count(local_rows):

@@ -13,6 +13,8 @@ CONFIG = {"data": "abs1d", "steps": 0}
 def test_journal_path_rules(tmp_path):
     assert journal_path(tmp_path / "r.jsonl") == tmp_path / "r.jsonl"
     assert journal_path(tmp_path / "r.csv") == tmp_path / "r.jsonl"
+    assert journal_path(tmp_path / "r.ndjson") == tmp_path / "r.ndjson"
+    assert journal_path(tmp_path / "r.arrows") == tmp_path / "r.arrows"
     with pytest.raises(ValueError, match="ending in"):
         journal_path(tmp_path / "r.txt")
     with pytest.raises(ValueError, match="does not exist"):
@@ -86,3 +88,20 @@ def test_write_atomic_replaces_or_keeps(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["out.csv"]
     write_atomic(path, lambda fh: fh.write("new\n"))
     assert path.read_text() == "new\n"
+
+
+def test_a_journal_row_of_the_wrong_kind_is_refused_naming_the_file(tmp_path):
+    from fastrelu.sweeps import sweep
+
+    out = tmp_path / "r.jsonl"
+    sweep({"width": [2]}, data="abs1d", steps=0, out=out)
+    header, line = out.read_text().splitlines()
+    row = json.loads(line)
+    for key, bad in (("width", "2"), ("init", "kaiming"), ("dead_fraction_max", [1]),
+                     ("dead_fraction", None), ("dead_fraction", ["0.5"])):
+        out.write_text(header + "\n" + json.dumps({**row, key: bad}) + "\n")
+        with pytest.raises(ValueError, match=f"r.jsonl' has a row whose {key} is "):
+            sweep({"width": [2]}, data="abs1d", steps=0, out=out)
+    out.write_text(header + "\n" + json.dumps({k: v for k, v in row.items() if k != "seed"}) + "\n")
+    with pytest.raises(ValueError, match="r.jsonl' has a row without the fields width, "):
+        sweep({"width": [2]}, data="abs1d", steps=0, out=out)

@@ -4,6 +4,10 @@
 >>> res = fr.sweep({"width": [2, 3, 5], "depth": [4, 9], "init": ["he", "rai"],
 ...                 "seed": range(100)}, data="abs1d", steps=0)     # doctest: +SKIP
 >>> res.pivot("depth", "width", where={"init": "he"}).values        # P(collapsed)  # doctest: +SKIP
+
+Rows are columns (one NumPy array per field); with ``out="rows.arrows"`` (an Arrow IPC stream,
+needs pyarrow) they go to the journal as chunks finish and the result reads them back from
+it, so a sweep of millions of points needs memory for the chunks in flight only.
 """
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
 """Where the chunks of a sweep run: in this process, or on a Dask cluster.
 
-Both backends call :func:`~fastrelu.sweeps.group.train_group` once per chunk and hand
-``(chunk, rows)`` to ``on_done`` as soon as a chunk finishes, so rows are stored while the
-sweep is still running. Rows do not depend on the backend: a row is a pure function of its
+Both backends call :func:`~fastrelu.sweeps.group.measure_group` once per chunk and hand
+``(chunk, metrics)`` (one NumPy array per metric) to ``on_done`` as soon as a chunk finishes,
+so rows are stored while the sweep is still running. Rows do not depend on the backend: a row is a pure function of its
 grid point, the data and the training settings.
 """
 from __future__ import annotations
@@ -16,11 +16,11 @@ import threading
 from typing import Any, Callable, Iterator
 
 from fastrelu.sweeps.grid import Chunk
-from fastrelu.sweeps.group import Dataset, train_group
+from fastrelu.sweeps.group import Dataset, measure_group
 
 log = logging.getLogger("fastrelu.sweeps")
 
-OnDone = Callable[[Chunk, list], None]
+OnDone = Callable[[Chunk, dict], None]
 
 #: Environment of embedded Dask worker processes: one numba/BLAS thread each, so N worker
 #: processes use N cores instead of oversubscribing them.
@@ -40,16 +40,16 @@ SCATTER_BYTES = 1 << 20
 _TASK_LOCK = threading.Lock()
 
 
-def run_chunk(chunk: Chunk, data: Dataset, settings: dict) -> list:
-    """Train one chunk (the body of a Dask task; also usable directly)."""
+def run_chunk(chunk: Chunk, data: Dataset, settings: dict) -> dict:
+    """Train one chunk and return its metric columns (the body of a Dask task)."""
     with _TASK_LOCK:
-        return train_group(chunk.arch, chunk.points, data, **settings)
+        return measure_group(chunk.arch, chunk.points, data, **settings)
 
 
 def run_local(chunks: Iterator[Chunk], data: Dataset, settings: dict, on_done: OnDone) -> None:
     """Train the chunks one after another in this process."""
     for chunk in chunks:
-        on_done(chunk, train_group(chunk.arch, chunk.points, data, **settings))
+        on_done(chunk, measure_group(chunk.arch, chunk.points, data, **settings))
 
 
 def default_workers() -> int:
@@ -185,9 +185,9 @@ def run_dask(make_chunks: Callable[[int], Iterator[Chunk]], n_points: int, data:
             submit_next()
         for fut in pending:
             chunk = in_flight.pop(fut)
-            rows = fut.result()
+            metrics = fut.result()
             fut.release()
-            on_done(chunk, rows)
+            on_done(chunk, metrics)
             submit_next()
     finally:
         if owned:

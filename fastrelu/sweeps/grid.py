@@ -215,25 +215,34 @@ class Grid:
         return index
 
     def chunks(self, chunk_size: int, done: "bytearray | None" = None) -> Iterator[Chunk]:
-        """Yield lazily :class:`Chunk` objects of at most ``chunk_size`` points of one
-        architecture, leaving out points whose index is marked in ``done`` (one byte per
-        point, nonzero = finished)."""
+        """Yield lazily :class:`Chunk` objects of at most ``chunk_size`` consecutive points of
+        one architecture, leaving out points whose index is marked in ``done`` (one byte per
+        point, nonzero = finished). Points are found by index arithmetic over the product
+        (finished points cost nothing to skip)."""
         chunk_size = v.check("chunk_size", chunk_size, v.Int(minimum=1))
-        arch_key = None
-        indices: list[int] = []
-        points: list[dict] = []
-        for index, point in self.points():
-            if done is not None and done[index]:
-                continue
-            this = tuple(point[k] for k in ARCH_KEYS)
-            if points and (this != arch_key or len(points) >= chunk_size):
-                yield Chunk(dict(zip(ARCH_KEYS, arch_key)), tuple(indices), tuple(points))
-                indices, points = [], []
-            arch_key = this
-            indices.append(index)
-            points.append(point)
-        if points:
-            yield Chunk(dict(zip(ARCH_KEYS, arch_key)), tuple(indices), tuple(points))
+        members = [self.values[k] for k in MEMBER_KEYS]
+        sizes = [len(m) for m in members]
+        n_members = math.prod(sizes)
+        marks = None if done is None else np.frombuffer(done, dtype=np.uint8)
+        for a, arch in enumerate(self._archs()):
+            start = a * n_members
+            todo = None if marks is None else np.flatnonzero(marks[start:start + n_members] == 0)
+            n_todo = n_members if todo is None else len(todo)
+            for c in range(0, n_todo, chunk_size):
+                pos = (np.arange(c, min(c + chunk_size, n_todo), dtype=np.int64) if todo is None
+                       else todo[c:c + chunk_size])
+                yield self._chunk(arch, start, pos, members, sizes)
+
+    @staticmethod
+    def _chunk(arch: dict, start: int, pos: np.ndarray, members: list, sizes: list) -> Chunk:
+        """The chunk of member positions ``pos`` of the architecture whose first point has
+        index ``start``."""
+        digits = np.unravel_index(pos, sizes)
+        cols = {k: [vals[i] for i in d.tolist()] for k, vals, d in zip(MEMBER_KEYS, members, digits)}
+        n = len(pos)
+        columns = [cols[k] if k in cols else [arch[k]] * n for k in KEYS]
+        points = tuple(dict(zip(KEYS, values)) for values in zip(*columns))
+        return Chunk(dict(arch), tuple((start + pos).tolist()), points)
 
     def to_dict(self) -> dict[str, "list | range"]:
         """The normalized grid (every key, defaults filled in; integer ranges stay ranges)."""

@@ -15,22 +15,14 @@ import numpy as np
 
 from fastrelu import _validation as v
 from fastrelu import optim, rules
-from fastrelu._format import finite_or_none
 from fastrelu.ensemble import Ensemble
 from fastrelu.kernels.layout import C_OFF, OUT
 from fastrelu.network import LOSS_CODES, MLP
-from fastrelu.sweeps.grid import KEYS
+from fastrelu.sweeps.columns import METRICS, Batch
 from fastrelu.training import fit
 
 #: Dataset names ``sweep(data=...)`` accepts (``fastrelu.data.make(name)`` with its defaults).
 DATASETS: tuple[str, ...] = ("teacher", "abs1d")
-
-#: Metric fields of every row, in order, after the grid keys.
-METRICS: tuple[str, ...] = (
-    "collapsed", "output_std_ratio", "dead_fraction", "dead_fraction_max",
-    "dead_fraction_mean", "dead_layer", "final_loss", "diverged_at", "steps_run",
-)
-
 
 @dataclass(frozen=True)
 class Dataset:
@@ -133,7 +125,7 @@ def _dataset(X: np.ndarray, y: np.ndarray, name: "str | None", loss: str) -> Dat
     return Dataset(X, y, name, h.hexdigest())
 
 
-def measure(params: np.ndarray, running: np.ndarray, template: MLP, ds: Dataset, loss: str) -> list[dict]:
+def measure(params: np.ndarray, running: np.ndarray, template: MLP, ds: Dataset, loss: str) -> dict:
     """Collapse metrics of stacked networks on all rows of the data, by the rules of
     :mod:`fastrelu.rules` (those of ``fr.diagnose``), one compiled parallel pass for all.
 
@@ -146,6 +138,9 @@ def measure(params: np.ndarray, running: np.ndarray, template: MLP, ds: Dataset,
     input: "born dead" at initialization, Lu et al. 2019). Non-finite numbers are reported as
     ``None``. Only the cheap part of ``diagnose`` is computed (no cosines, gradients or
     causes); a test checks that both agree.
+
+    Returns one array per metric, K entries each (``dead_fraction``: shape (K, hidden layers));
+    a non-finite number (None in a row) is NaN.
     """
     from fastrelu.kernels import structs
     from fastrelu.kernels.measure import measure_stack, new_measure_workspace
@@ -165,16 +160,17 @@ def measure(params: np.ndarray, running: np.ndarray, template: MLP, ds: Dataset,
                      for r in arch[:-1]], axis=1) if len(arch) > 1 else np.zeros((k, 0))
     with np.errstate(all="ignore"):
         ratio = np.where(finite, out_std, np.nan) / ds.target_std
-    collapsed = rules.collapsed(np.where(finite, out_std, np.nan), ds.target_std, finite).tolist()
+    collapsed = rules.collapsed(np.where(finite, out_std, np.nan), ds.target_std, finite)
     hidden = dead.shape[1] > 0
-    dmax = dead.max(axis=1).tolist() if hidden else [None] * k
-    dmean = dead.mean(axis=1).tolist() if hidden else [None] * k
-    dead_layer = rules.has_dead_layer(dead.T).tolist() if hidden else [False] * k
-    ratio = [finite_or_none(x) for x in ratio.tolist()]
-    loss_out = [finite_or_none(x) if f else None for x, f in zip(mean_loss.tolist(), finite.tolist())]
-    return [{"collapsed": c, "output_std_ratio": r, "dead_fraction": d, "dead_fraction_max": mx,
-             "dead_fraction_mean": mn, "dead_layer": dl, "final_loss": lo}
-            for c, r, d, mx, mn, dl, lo in zip(collapsed, ratio, dead.tolist(), dmax, dmean, dead_layer, loss_out)]
+    return {
+        "collapsed": np.asarray(collapsed, dtype=np.bool_),
+        "output_std_ratio": np.where(np.isfinite(ratio), ratio, np.nan),
+        "dead_fraction": dead,
+        "dead_fraction_max": dead.max(axis=1) if hidden else np.full(k, np.nan),
+        "dead_fraction_mean": dead.mean(axis=1) if hidden else np.full(k, np.nan),
+        "dead_layer": np.asarray(rules.has_dead_layer(dead.T), dtype=np.bool_) if hidden else np.zeros(k, np.bool_),
+        "final_loss": np.where(finite & np.isfinite(mean_loss), mean_loss, np.nan),
+    }
 
 
 #: Engines of :func:`train_group`: "ensemble" (fr.Ensemble, one kernel for the whole group)
@@ -182,7 +178,7 @@ def measure(params: np.ndarray, running: np.ndarray, template: MLP, ds: Dataset,
 ENGINES: tuple[str, ...] = ("ensemble", "reference")
 
 
-def train_group(
+def measure_group(
     arch: Mapping[str, Any],
     points: Sequence[Mapping[str, Any]],
     data: Dataset,
@@ -190,8 +186,8 @@ def train_group(
     batch_size: int,
     loss: str = "mse",
     engine: str = "ensemble",
-) -> list[dict]:
-    """Train every point of one architecture and return one row per point, in order.
+) -> dict:
+    """Train every point of one architecture and measure each net, by column.
 
     Parameters
     ----------
@@ -211,25 +207,40 @@ def train_group(
 
     Returns
     -------
-    list of dict
-        Grid values followed by :data:`METRICS`. Each net uses its point's ``seed`` for both
+    dict of str to ndarray
+        One array per metric of :data:`METRICS`, one entry per point, as :func:`measure`
+        (``diverged_at`` int64 with -1 for None). Each net uses its point's ``seed`` for both
         its initialization and its batch order, so a row is a pure function of its point.
     """
     engine = v.check("engine", engine, v.Choice(ENGINES))
     if not points:
-        return []
+        empty = {f: c for f, c in Batch.empty().cols.items() if f in METRICS}
+        return {**empty, "dead_fraction": np.zeros((0, int(arch["depth"])))}
     sizes = [data.X.shape[1]] + [int(arch["width"])] * int(arch["depth"]) + [data.n_out]
     if engine == "ensemble":
         (params, running, template), hists = _train_ensemble(sizes, arch, points, data, steps, batch_size, loss)
     else:
         nets, hists = _train_each(sizes, arch, points, data, steps, batch_size, loss)
         params, running, template = np.stack([n.params for n in nets]), np.stack([n.running for n in nets]), nets[0]
-    rows = []
-    for p, metrics, (diverged_at, steps_run) in zip(points, measure(params, running, template, data, loss), hists):
-        row = {k: p[k] for k in KEYS}
-        row.update(metrics, diverged_at=diverged_at, steps_run=steps_run)
-        rows.append(row)
-    return rows
+    metrics = measure(params, running, template, data, loss)
+    metrics["diverged_at"] = np.array([-1 if d is None else d for d, _ in hists], dtype=np.int64)
+    metrics["steps_run"] = np.array([s for _, s in hists], dtype=np.int64)
+    return metrics
+
+
+def train_group(
+    arch: Mapping[str, Any],
+    points: Sequence[Mapping[str, Any]],
+    data: Dataset,
+    steps: int,
+    batch_size: int,
+    loss: str = "mse",
+    engine: str = "ensemble",
+) -> list[dict]:
+    """:func:`measure_group` as one row per point: grid values followed by :data:`METRICS`
+    (None for a non-finite number or a run that did not diverge)."""
+    metrics = measure_group(arch, points, data, steps, batch_size, loss, engine)
+    return list(Batch.from_chunk(points, metrics).rows()) if points else []
 
 
 def _train_ensemble(sizes, arch, points, data, steps, batch_size, loss):

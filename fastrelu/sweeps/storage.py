@@ -1,6 +1,16 @@
-"""Crash-safe sweep journal: one JSON line per finished row, appended atomically, resumable.
+"""Crash-safe sweep journals: where finished rows go, appended atomically, resumable.
 
-Layout of a journal (JSON Lines):
+Two formats, chosen by the suffix of ``out`` (:func:`open_journal`):
+
+* ``.arrows``: an Arrow IPC stream, one record batch per chunk, read back by column without
+  per-row Python (:mod:`fastrelu.sweeps.arrow_journal` says why this format). For large sweeps;
+  needs pyarrow.
+* ``.jsonl`` / ``.ndjson`` (and ``.csv``, whose journal is the ``.jsonl`` beside it): JSON
+  Lines, readable by anything, for small sweeps (every row is parsed in Python on resume, and
+  the result is kept in memory).
+
+Both share the header (format version and settings, refusing mismatched resumes), the lock
+and the crash-safety rule. Layout of a JSON Lines journal:
 
 * line 1: ``{"fastrelu_sweep": 1, "config": {...}}`` -- the settings every row was computed
   with (data digest, steps, batch size, loss, row schema). Resuming with other settings is
@@ -18,30 +28,29 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 from fastrelu import _validation as v
-
-try:  # POSIX only; elsewhere concurrent sweeps on one file are simply not detected
-    import fcntl
-except ImportError:  # pragma: no cover
-    fcntl = None  # type: ignore[assignment]
-
-#: Version of the journal layout and row schema.
-FORMAT = 1
+from fastrelu.sweeps.columns import Batch
+from fastrelu.sweeps.header import FORMAT, check_header, lock, make_header
 
 #: Suffixes ``sweep(out=...)`` accepts.
-SUFFIXES = (".jsonl", ".ndjson", ".csv")
+SUFFIXES = (".arrows", ".jsonl", ".ndjson", ".csv")
+
+#: Rows parsed per block when a JSON Lines journal is read back by column.
+JSONL_BLOCK = 4096
 
 
 def journal_path(out: "str | os.PathLike") -> Path:
-    """The journal file behind ``out``: ``out`` itself for ``.jsonl``/``.ndjson``, the same
-    name with suffix ``.jsonl`` for ``.csv`` (the CSV is exported when the sweep ends).
+    """The journal file behind ``out``: ``out`` itself for ``.arrows``/``.jsonl``/``.ndjson``,
+    the same name with suffix ``.jsonl`` for ``.csv`` (the CSV is exported when the sweep ends).
 
     Raises
     ------
     ValueError
         For any other suffix, or when the folder does not exist.
+    fastrelu.MissingDependencyError
+        For ``.arrows`` without pyarrow.
     """
     path = Path(out)
     suffix = path.suffix.lower()
@@ -49,7 +58,22 @@ def journal_path(out: "str | os.PathLike") -> Path:
         raise v.reject(ValueError, "out", str(out), "a path ending in " + ", ".join(SUFFIXES))
     if not path.parent.is_dir():
         raise v.reject(ValueError, "out", str(out), f"a path in an existing folder ({str(path.parent)!r} does not exist)")
+    if suffix == ".arrows":
+        from fastrelu.sweeps.arrow_journal import require_pyarrow
+
+        require_pyarrow()  # before any work: the hint, not a failure after the first chunk
     return path.with_suffix(".jsonl") if suffix == ".csv" else path
+
+
+def open_journal(path: "str | os.PathLike", config: dict) -> "Journal | Any":
+    """Open (or create) the journal at ``path`` (a :func:`journal_path`): an
+    :class:`~fastrelu.sweeps.arrow_journal.ArrowJournal` for ``.arrows``, else a
+    :class:`Journal`."""
+    if Path(path).suffix.lower() == ".arrows":
+        from fastrelu.sweeps.arrow_journal import ArrowJournal
+
+        return ArrowJournal(path, config)
+    return Journal(path, config)
 
 
 def dumps_row(row: dict) -> str:
@@ -77,15 +101,10 @@ class Journal:
 
     def __init__(self, path: "str | os.PathLike", config: dict) -> None:
         self.path = Path(path)
-        self.header = {"fastrelu_sweep": FORMAT, "config": config}
+        self.header = make_header(config)
         self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
         try:
-            if fcntl is not None:
-                try:
-                    fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                except BlockingIOError:
-                    raise ValueError(f"out: {str(self.path)!r} is being written by another "
-                                     "running sweep") from None
+            lock(self._fd, self.path)
             self._check_header()
         except BaseException:
             os.close(self._fd)
@@ -108,15 +127,7 @@ class Journal:
             stored = json.loads(first)
         except ValueError:
             stored = None
-        if not isinstance(stored, dict) or stored.get("fastrelu_sweep") != FORMAT:
-            raise ValueError(f"out: {str(self.path)!r} exists and is not a fastrelu sweep journal")
-        if stored != self.header:
-            diff = sorted(k for k in set(stored["config"]) | set(self.header["config"])
-                          if stored["config"].get(k) != self.header["config"].get(k))
-            raise ValueError(
-                f"out: {str(self.path)!r} holds rows computed with other settings "
-                f"(differs in: {', '.join(diff)}); use another out path or the same settings"
-            )
+        check_header(self.path, stored, self.header)
         if last_byte != b"\n":  # a kill during the last write: cut the partial line
             os.ftruncate(self._fd, _end_of_last_line(self.path, size))
 
@@ -131,6 +142,33 @@ class Journal:
                     yield json.loads(line)
                 except ValueError:
                     raise ValueError(f"out: {str(self.path)!r} line {lineno} is corrupt") from None
+
+    def batches(self) -> Iterator[Batch]:
+        """The rows already in the journal, by column, in blocks of :data:`JSONL_BLOCK`.
+
+        Raises
+        ------
+        ValueError
+            A corrupt line, or a row without every field.
+        """
+        block: list = []
+        for row in self.rows():
+            block.append(row)
+            if len(block) == JSONL_BLOCK:
+                yield self._batch(block)
+                block = []
+        if block:
+            yield self._batch(block)
+
+    def _batch(self, rows: list) -> Batch:
+        try:
+            return Batch.from_rows(rows)
+        except ValueError as exc:
+            raise ValueError(f"out: {str(self.path)!r} has {exc}") from None
+
+    def append_batch(self, batch: Batch) -> None:
+        """Append a chunk's rows (by column) as JSON lines: one write, one fsync."""
+        self.append(batch.rows())
 
     def _write(self, text: str) -> None:
         data = text.encode()
@@ -171,6 +209,23 @@ def _end_of_last_line(path: Path, size: int, block: int = 1 << 16) -> int:
                 return start + pos + 1
             end = start
     return 0
+
+
+def replace_atomic(path: "str | os.PathLike", write: Callable[[str], None]) -> None:
+    """Write a file atomically by name: ``write(tmp)`` creates the temporary file ``tmp``
+    beside ``path`` (e.g. a Parquet writer), which is then synced and replaces ``path``."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
 
 
 def write_atomic(path: "str | os.PathLike", write: Callable[[Any], None]) -> None:
