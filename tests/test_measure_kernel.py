@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import fastrelu as fr
@@ -30,6 +30,7 @@ def twin_std(out):
 
 
 @settings(max_examples=25, deadline=None)
+@example(sizes=[1, 1, 2, 1], n=3, k=2, dtype="float64", residual=False, batchnorm=True, ce=False, seed=1)
 @given(sizes=st.lists(st.integers(1, 7), min_size=2, max_size=5), n=st.integers(2, 40),
        k=st.integers(1, 5), dtype=st.sampled_from(["float32", "float64"]), residual=st.booleans(),
        batchnorm=st.booleans(), ce=st.booleans(), seed=st.integers(0, 1000))
@@ -50,7 +51,10 @@ def test_measure_stack_equals_the_numpy_twin(sizes, n, k, dtype, residual, batch
             c = net._arch[layer, C_OFF]
             assert max_pre[j, c:c + pre.shape[1]].tobytes() == pre.max(axis=0).tobytes()
         assert finite[j]
-        np.testing.assert_allclose(out_std[j], twin_std(out), rtol=1e-12, atol=1e-300)
+        # the std of (nearly) equal outputs is rounding noise on the scale of the outputs: a
+        # constant column gave 1.1e-16 here and 0.0 in the twin (sizes [1, 1, 2, 1], batch norm)
+        scale = float(np.abs(out.astype(np.float64)).max())
+        np.testing.assert_allclose(out_std[j], twin_std(out), rtol=1e-12, atol=8 * np.finfo(np.float64).eps * scale + 1e-300)
         want = rules.mean_loss(out, labels if ce else targets, "cross_entropy" if ce else "mse")
         np.testing.assert_allclose(mean_loss[j], want, rtol=1e-10)
 
