@@ -189,7 +189,7 @@ def _plans(net: MLP, X: np.ndarray, codes: tuple[str, ...], lr: float, optimizer
     scale = _input_scale(X)
     if "unscaled-input" in codes or not (1 / INPUT_SCALE_LIMIT <= scale <= INPUT_SCALE_LIMIT):
         plans.append(fix("standardize-inputs", f"standardized inputs: each feature minus its mean, divided by its "
-                         f"std (largest feature RMS now {scale:.3g}); apply the same transform at prediction",
+                         f"std (the largest feature RMS is {scale:.3g}); apply the same transform at prediction",
                          standardize=True))
     return plans
 
@@ -336,8 +336,8 @@ def measure_fixes(net: MLP, X, y, *, loss: str, lr: float | None = None, optimiz
     yf, yi = v.as_targets(y, loss, X.shape[0], net.sizes[-1], net.dtype)
     y = yf if loss == "mse" else yi
     if rules.target_std(y, loss) == 0.0:
-        raise v.reject(ValueError, "y", y, "targets that vary across rows (collapse is measured against "
-                                           "their spread)")
+        raise ValueError(f"y with one value on every row ({y.flat[0]:g}) is not accepted; expected targets "
+                         "that vary across rows (collapse is measured against their spread)")
     net.check_finite()
     lr = DEFAULT_LR if lr is None else lr
     plans = _plans(net, X, codes, lr, optimizer or "sgd", output_activation, batch_size)
