@@ -27,6 +27,9 @@ import tempfile
 import time
 
 CODES = ("zero-init", "dead-layer", "unscaled-input")
+#: Processor seconds of each call (all threads): on a shared machine the wall time depends on
+#: the other processes' load; cpu / cores is what an idle machine would take at best.
+CPU: list = []
 
 
 def problem():
@@ -40,8 +43,9 @@ def run_once():
     from fastrelu.fixes import measure_fixes
 
     net, X, y = problem()
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     rows = measure_fixes(net, X, y, loss="mse", codes=CODES, seeds=16, steps=300)
+    CPU.append(time.process_time() - cpu)
     return time.perf_counter() - start, rows
 
 
@@ -112,6 +116,9 @@ def main() -> None:
           f"numba threads {numba.get_num_threads()}")
     print(f"8 candidates x 16 seeds x 300 steps, 20-64-64-1 on 10,000 rows: median {statistics.median(times):.3f} s "
           f"over {args.repeats} (each: {', '.join(f'{t:.3f}' for t in times)}; warm-up {warm_up:.3f} s)")
+    cpu = statistics.median(CPU[1:])
+    print(f"processor time per call (all threads): median {cpu:.3f} s, i.e. >= {cpu / os.cpu_count():.3f} s "
+          f"wall on {os.cpu_count()} idle cores; load average now {os.getloadavg()[0]:.2f}")
     print(table(rows))
     if args.profile:
         profile()
