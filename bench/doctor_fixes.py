@@ -14,6 +14,11 @@ candidates' table. ``--cold`` also times the first call in a fresh process whose
 (``FASTRELU_CACHE_DIR``) is an empty temporary folder: import, compilation and the call.
 ``--profile`` splits one warm call into training (``Ensemble.fit``), measuring
 (``sweeps.group.measure``) and the rest.
+
+Measured 2026-12-02 on the shared 2-core AMD EPYC (numba 2 threads): at load 1.1-1.5 median
+3.04 s over 7 (2.96-3.17), first call in a fresh process 3.82 s, one call = training 2.62 s +
+measuring 0.48 s + 0.01 s Python; at load 2-3, medians 6.0-6.8 s (3.7-8.9). Empty cache,
+fresh process: 92.6 s (load 1.2-2.5; 152 s at load 4).
 """
 from __future__ import annotations
 
