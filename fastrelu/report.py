@@ -166,5 +166,7 @@ def fixes_table(fixes: list):
                          ("change", "left")):
         table.add_column(col, justify=justify, no_wrap=col != "change")
     for c in fixes:
-        table.add_row(c.name, f"{c.p_collapsed:.2f}", f"{c.p_diverged:.2f}", fmt(c.median_loss), c.change)
+        measured = c.p_collapsed is not None
+        table.add_row(c.name, fmt(c.p_collapsed, 2) if measured else "-", fmt(c.p_diverged, 2) if measured else "-",
+                      fmt(c.median_loss), c.change + ("" if measured or not c.note else f" ({c.note})"))
     return table

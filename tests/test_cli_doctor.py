@@ -122,3 +122,15 @@ def test_a_missing_optional_package_gives_the_install_hint(files, monkeypatch):
     r = invoke(files / "model.onnx", "--data", files / "data.npz")
     assert r.exit_code == 2 and 'pip install "fastrelu[onnx]"' in " ".join(r.stderr.split())
     assert "Traceback" not in r.output
+
+
+def test_fix_measures_candidates_and_exports_them(files):
+    r = invoke(files / "model.npz", "--data", files / "data.npz", "--fix", "--seeds", "4", "--steps", "30", "--json")
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.stdout)
+    names = [c["name"] for c in doc["fixes"]]
+    assert "as-is" in names and len(names) >= 3 and len(set(names)) == len(names)
+    assert all(0.0 <= c["p_collapsed"] <= 1.0 for c in doc["fixes"])
+    assert all(c["seeds"] == 4 and c["steps"] == 30 for c in doc["fixes"])
+    shown = invoke(files / "model.npz", "--data", files / "data.npz", "--fix", "--seeds", "4", "--steps", "30")
+    assert shown.exit_code == 0 and "Measured fixes (4 fresh seeds x 30 steps each)" in shown.stdout

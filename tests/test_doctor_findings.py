@@ -240,3 +240,15 @@ def test_healthy_classifiers_get_no_error(labels, sizes):
     r = fr.diagnose(trained(sizes, X, y, loss="cross_entropy"), X, y, lr=3e-3, optimizer="adam")
     assert r.loss_name == "cross_entropy" and not r.collapsed
     assert not r.errors, [(f.code, f.severity, f.message) for f in r.findings]
+
+
+@pytest.mark.parametrize("init", ["zeros", "small"])
+def test_fix_true_finds_a_fix_where_the_baseline_collapses(data, init):
+    X, y = data
+    net = fr.MLP([8] + [32] * 5 + [1], init=init, seed=1, dtype="float64")
+    r = fr.diagnose(net, X, y, lr=0.01, fix=True, seeds=16, steps=150)
+    as_is = next(c for c in r.fixes if c.name == "as-is")
+    assert as_is.p_collapsed >= 0.9 and r.fixes[0].p_collapsed <= 0.1 and r.fixes[0].name != "as-is"
+    assert r.to_dict()["fixes"][0]["name"] == r.fixes[0].name
+    with pytest.raises(ValueError, match="fix=True is not accepted"):
+        fr.diagnose(net, X, fix=True)

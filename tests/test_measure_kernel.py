@@ -80,3 +80,29 @@ def test_a_sweep_row_and_diagnose_agree():
         assert row["collapsed"] == rep.collapsed
         assert row["dead_fraction"] == rep.dead_fraction
         np.testing.assert_allclose(row["output_std_ratio"], rep.output_std_ratio, rtol=1e-9, atol=1e-300)
+
+
+def test_blas_sized_nets_measure_in_one_group_with_the_bits_of_any_grouping():
+    """Layers big enough for BLAS are measured in one group (np.dot from several prange threads made
+    OpenBLAS's own threads contend); the group count never changes a bit, and max_pre is the
+    bit pattern of MLP.preactivations."""
+    from fastrelu.kernels.structs import stacked
+    from fastrelu.kernels.workspace import new_workspace
+    from fastrelu.kernels.evaluate import BLOCK_ROWS
+    from fastrelu.kernels.measure import MeasureWorkspace, measure_stack as stack
+
+    ens = fr.Ensemble([20, 128, 128, 1], seeds=[0, 1, 2])   # 256 rows x 128 x 128: BLAS-sized
+    X = np.random.default_rng(0).normal(size=(1500, 20)).astype(np.float32)
+    targets, labels = np.ones((1500, 1), np.float32), np.zeros(1500, np.int64)
+    t = ens._template
+    assert new_measure_workspace(t._arch, ens.params, 1500, 1).out.shape[0] == 1
+    one_group = run(ens, X, targets, labels, MSE)
+    ws = MeasureWorkspace(*stacked(new_workspace(t._arch, BLOCK_ROWS, ens.params), 3), np.empty((3, 1500, 1), np.float32))
+    nets = structs.network(ens.params, ens.running, t._arch, t.residual_scale)
+    three = np.empty((3, ens.running.shape[-1]), np.float32), np.empty(3), np.empty(3), np.empty(3, np.bool_)
+    stack(nets, structs.data(X, targets, labels, MSE), ws, *three)
+    for a, b in zip(one_group, three):
+        assert a.tobytes() == b.tobytes()
+    for j, net in enumerate(ens.members):
+        pre = np.concatenate(net.preactivations(X), axis=1)
+        assert one_group[0][j, :pre.shape[1]].tobytes() == pre.max(axis=0).tobytes()

@@ -8,7 +8,7 @@ from fastrelu.kernels.network import block, forward
 from fastrelu.kernels.structs import WT
 from fastrelu.kernels.workspace import new_workspace
 
-BLOCK_ROWS = 1024
+BLOCK_ROWS = 256
 
 
 def predict(net, X, out, hidden, record, train=False):
