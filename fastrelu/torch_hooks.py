@@ -219,9 +219,22 @@ class Watch:
         return self._records[0]["output_std"] if self._records else None
 
     def _settle(self) -> None:
-        for record, maxima in self._pending:
-            record["dead_fraction"] = [rules.dead_fraction(unit_maxima(c)[None, :]) for c in maxima]
-        self._pending.clear()
+        # One transfer per ReLU call position for all pending records (records whose calls
+        # differ in number or width from the first are worked out one by one).
+        pending, self._pending = self._pending, []
+        if not pending:
+            return
+        shape = [c.unit_max.shape for c in pending[0][1]]
+        same = [(r, m) for r, m in pending if [c.unit_max.shape for c in m] == shape]
+        if same:
+            torch = self._torch
+            per_call = [as_float64(torch.stack([m[k].unit_max for _, m in same])) for k in range(len(shape))]
+            fractions = [rules.is_dead(maxima).mean(axis=1).tolist() for maxima in per_call]
+            for i, (record, _) in enumerate(same):
+                record["dead_fraction"] = [float(f[i]) for f in fractions]
+        for record, maxima in pending:
+            if record["dead_fraction"] is None:
+                record["dead_fraction"] = [rules.dead_fraction(unit_maxima(c)[None, :]) for c in maxima]
 
     def __enter__(self) -> "Watch":
         # Only this pre-hook stays between recorded steps; the ReLU hooks and the output hook
