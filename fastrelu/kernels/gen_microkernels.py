@@ -28,6 +28,7 @@ per column kept in registers. The forward product has no kernel of its own: ``de
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 
@@ -145,32 +146,46 @@ def generate():
     return {module + ".py": source(title, specs) for module, (title, specs) in MODULES.items()}
 
 
+def sync(out: str, check: bool = False) -> tuple[list[str], list[str]]:
+    """Write the generated modules into ``out`` (``check``: write nothing); return the paths
+    written and the paths that differ (stale or missing) from the generator's output."""
+    written, stale = [], []
+    for name, text in generate().items():
+        path = os.path.join(out, name)
+        try:
+            with open(path) as fh:
+                same = fh.read() == text
+        except FileNotFoundError:
+            same = False
+        if not same:
+            stale.append(path)
+        if not check:
+            with open(path, "w") as fh:
+                fh.write(text)
+            written.append(path)
+    return written, stale
+
+
 def main(argv=None):
-    """Write the generated modules next to this file (``--check``: compare only, exit 1 if stale)."""
+    """The command line: write the generated modules next to this file (``--check``: compare
+    only, exit 1 if stale). Reports each file through the ``logging`` module."""
     parser = argparse.ArgumentParser(description="Generate fastrelu/kernels/micro_*.py.")
     parser.add_argument("--check", action="store_true", help="Write nothing; list the files that "
                         "differ from the generator's output and exit 1 if there are any.")
     parser.add_argument("--out", default=os.path.dirname(os.path.abspath(__file__)),
                         help="Folder to write into (default: fastrelu/kernels).")
     args = parser.parse_args(argv)
-    stale = []
-    for name, text in generate().items():
-        path = os.path.join(args.out, name)
-        if args.check:
-            try:
-                with open(path) as fh:
-                    same = fh.read() == text
-            except FileNotFoundError:
-                same = False
-            if not same:
-                stale.append(path)
-                print("differs from the generator:", path)
-            continue
-        with open(path, "w") as fh:
-            fh.write(text)
-        print("wrote", path)
-    return 1 if stale else 0
+    written, stale = sync(args.out, check=args.check)
+    log = logging.getLogger(__name__)
+    for path in written:
+        log.info("wrote %s", path)
+    if args.check:
+        for path in stale:
+            log.warning("differs from the generator: %s", path)
+        return 1 if stale else 0
+    return 0
 
 
 if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
     sys.exit(main())
