@@ -231,15 +231,9 @@ def replace_atomic(path: "str | os.PathLike", write: Callable[[str], None]) -> N
 def write_atomic(path: "str | os.PathLike", write: Callable[[Any], None]) -> None:
     """Write a text file atomically: ``write(fh)`` fills a temporary file beside ``path``,
     which then replaces ``path`` (readers see the old file or the complete new one)."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", newline="", encoding="utf-8") as fh:
+
+    def write_text(tmp: str) -> None:
+        with open(tmp, "w", newline="", encoding="utf-8") as fh:
             write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+
+    replace_atomic(path, write_text)
