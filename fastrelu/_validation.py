@@ -299,6 +299,15 @@ def _writable_contiguous(arr: np.ndarray, dtype) -> np.ndarray:
     return arr if arr.flags.writeable else arr.copy()
 
 
+def check_targets(y: Any, loss: str, n_rows: int, n_out: int) -> "np.ndarray | None":
+    """``y`` checked as :func:`as_targets` checks it (None passes), returned as an array of its
+    own shape and dtype (a measurement keeps (n,) targets apart from (n, 1) ones)."""
+    if y is None:
+        return None
+    as_targets(y, loss, n_rows, n_out, np.float64)
+    return np.asarray(y)
+
+
 def as_targets(y: Any, loss: str, n_rows: int, n_out: int, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
     """Targets as the kernels want them: ``(y_float (n, n_out), y_labels (n,) int64)``.
 

@@ -73,6 +73,13 @@ class Evidence:
         return self.net is not None and not (self.net.residual or self.net.batchnorm)
 
     @cached_property
+    def feature_stats(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per feature of ``X``: root mean square and std over its finite values."""
+        with np.errstate(all="ignore"):
+            Xf = np.where(np.isfinite(self.X), self.X, np.nan).astype(np.float64)
+            return np.sqrt(np.nanmean(Xf * Xf, axis=0)), np.nanstd(Xf, axis=0)
+
+    @cached_property
     def curve(self) -> np.ndarray | None:
         """The history's loss curve, or None."""
         if self.history is None or not np.asarray(self.history.loss).size:

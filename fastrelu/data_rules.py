@@ -52,15 +52,9 @@ def nonfinite_input(e: Evidence, fired: list) -> Finding | None:
                     nonfinite_entries=int(bad.sum()), rows=rows, features=cols[:64].tolist())
 
 
-def _feature_stats(X: np.ndarray):
-    with np.errstate(all="ignore"):
-        Xf = np.where(np.isfinite(X), X, np.nan).astype(np.float64)
-        return np.sqrt(np.nanmean(Xf * Xf, axis=0)), np.nanstd(Xf, axis=0)
-
-
 def constant_input(e: Evidence, fired: list) -> Finding | None:
     """Every row identical (all features constant), or some features constant."""
-    _, sd = _feature_stats(e.X)
+    _, sd = e.feature_stats
     const = np.flatnonzero(sd == 0)
     if const.size == 0:
         return None
@@ -77,7 +71,7 @@ def constant_input(e: Evidence, fired: list) -> Finding | None:
 
 def unscaled_input(e: Evidence, fired: list) -> Finding | None:
     """Features far from unit scale (raw pixel values, prices, counts)."""
-    rms, sd = _feature_stats(e.X)
+    rms, sd = e.feature_stats
     big = np.flatnonzero(rms > UNSCALED_RMS)
     if big.size == 0:
         return None

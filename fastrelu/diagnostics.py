@@ -83,26 +83,6 @@ def _resolve(model, output_activation):
     raise v.reject(TypeError, "model", model, MODEL_ACCEPTED)
 
 
-def infer_loss(y, n_out: int | None) -> str:
-    """``"cross_entropy"`` for integer labels and more than one output, else ``"mse"``."""
-    if y is not None and np.asarray(y).dtype.kind in "iu" and np.ndim(y) == 1 and (n_out or 2) > 1:
-        return "cross_entropy"
-    return "mse"
-
-
-def _check_y(y, n: int, loss: str) -> np.ndarray | None:
-    if y is None:
-        return None
-    y = np.asarray(y)
-    if y.dtype.kind not in "biuf" or len(y) != n:
-        raise ValueError(f"y of shape {y.shape} and dtype {y.dtype} is not accepted; expected {n} targets (one "
-                         "per row of X) of real numbers")
-    if loss == "cross_entropy" and (y.dtype.kind not in "biu" and not np.all(y == np.round(y))):
-        raise ValueError("y with non-integer values is not accepted for loss='cross_entropy'; expected integer "
-                         "class labels")
-    return y
-
-
 @v.validated(loss=v.Choice(rules.LOSSES, none=True), lr=v.Real(positive=True, none=True),
              optimizer=v.Choice(OPTIMIZERS, none=True), fix=v.Bool(), seeds=v.Int(minimum=2),
              steps=v.Int(minimum=1), output_activation=v.Choice(OUTPUT_ACTIVATIONS, none=True),
@@ -182,7 +162,7 @@ def diagnose(
     if module is not None:
         from fastrelu import torch as bridge
         report, output, ev_X = bridge.module_report(module, X, y, loss=loss, reference_std=reference_std)
-        y = _check_y(y, report.n_rows, report.loss_name)
+        y = None if y is None else np.asarray(y)
         return _with_findings(report, Evidence(report, None, history, None, ev_X, y, report.loss_name,
                                                None, output, None))
     net = imported.net
@@ -190,8 +170,8 @@ def diagnose(
     if X.shape[1] != net.sizes[0]:
         raise ValueError(f"X with {X.shape[1]} features is not accepted; expected {net.sizes[0]} features, the "
                          f"width of the model's input layer ({imported.source})")
-    loss = infer_loss(y, net.sizes[-1]) if loss is None else loss
-    y = _check_y(y, len(X), loss)
+    loss = rules.infer_loss(y, net.sizes[-1]) if loss is None else loss
+    y = v.check_targets(y, loss, len(X), net.sizes[-1])
     init = net.init if init is None else init
     report, output = _measure(net, X, y, loss, imported.output_activation, reference_std, init, max_pairs, seed)
     report.model = imported.source

@@ -18,6 +18,7 @@ import math
 
 import numpy as np
 
+from fastrelu import _validation as v
 from fastrelu import rules, theory
 from fastrelu.imported import apply_output_activation
 from fastrelu.network import MLP
@@ -154,8 +155,8 @@ def hooks_report(measured, weights: list[dict], X: np.ndarray, y, *, loss: str |
     :class:`fastrelu.torch_hooks.HookMeasurement`; ``weights``: per weight tensor its name, shape,
     RMS, He's RMS and finiteness; ``X``: the inputs as rows). One layer per ReLU call."""
     out = measured.output
-    if loss is None:
-        loss = "cross_entropy" if (y is not None and np.asarray(y).dtype.kind in "iu" and out.shape[1] > 1) else "mse"
+    loss = rules.infer_loss(y, out.shape[1]) if loss is None else loss
+    y = v.check_targets(y, loss, len(out), out.shape[1])
     finite = bool(params_finite and measured.finite)
     output_std = measured.output_std if finite else float("nan")
     target_std, target_kind = target_yardstick(X, y, loss, reference_std)

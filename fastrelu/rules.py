@@ -98,6 +98,14 @@ def is_collapsed(output_std: float, target_std: float, finite: bool) -> bool:
     return bool(collapsed(output_std, target_std, finite))
 
 
+def infer_loss(y, n_out: int) -> str:
+    """The loss a model's targets call for: ``"cross_entropy"`` for integer labels (1-D) and
+    more than one output, else ``"mse"``."""
+    if y is not None and np.asarray(y).dtype.kind in "iu" and np.ndim(y) == 1 and n_out > 1:
+        return "cross_entropy"
+    return "mse"
+
+
 def mean_loss(out: np.ndarray, y: np.ndarray, loss: str) -> float:
     """Mean loss of outputs ``out`` (rows, k) against ``y``, in float64.
 
