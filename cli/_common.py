@@ -68,7 +68,7 @@ def first_run_hint(work: str) -> None:
     import fastrelu as fr
 
     if not fr.kernels_cached(work):
-        err_console.print("first run: compiling fastrelu's kernels (about 20 s on 2 cores, once; "
+        err_console.print("first run: compiling fastrelu's kernels (about 40 s on 2 cores, once; "
                           "later runs load them from the cache)", style="dim", highlight=False)
 
 

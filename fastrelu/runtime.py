@@ -11,7 +11,7 @@ def kernels_cached(work: str = "fit") -> bool:
     """Whether the compiled kernels for ``work`` are already in numba's on-disk cache.
 
     The first ``fit`` (``work="fit"``) or ``Ensemble.fit``/``sweep`` (``"ensemble"``) after an
-    install compiles fastrelu's kernels, about 20 s on a 2-core machine; later runs load them
+    install compiles fastrelu's kernels, about 40 s on a 2-core machine; later runs load them
     in well under a second. Front ends use this to say so before a long silent first run. It
     looks for the cache entry only (not for every dtype or path), so it is a hint.
 
