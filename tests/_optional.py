@@ -8,14 +8,15 @@ import os
 import pytest
 
 
-def require_package(name: str):
-    """Return the module ``name``; skip (or fail under FASTRELU_REQUIRE_TORCH=1) without it."""
+def require_package(name: str, *, module_level: bool = False):
+    """Return the module ``name``; skip (or fail under FASTRELU_REQUIRE_TORCH=1) without it.
+    ``module_level=True`` when called at a test module's top level (skips the whole module)."""
     try:
         return importlib.import_module(name)
     except ImportError:
         if os.environ.get("FASTRELU_REQUIRE_TORCH") == "1":
             pytest.fail(f"{name} is required here (FASTRELU_REQUIRE_TORCH=1) but not installed")
-        pytest.skip(f"{name} not installed (optional model-import dependency)")
+        pytest.skip(f"{name} not installed (optional model-import dependency)", allow_module_level=module_level)
 
 
 def snapshot(folder) -> dict:

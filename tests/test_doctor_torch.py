@@ -8,7 +8,7 @@ import pytest
 import fastrelu as fr
 from tests._optional import require_package
 
-torch = require_package("torch")
+torch = require_package("torch", module_level=True)
 nn = torch.nn
 
 
