@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 import fastrelu as fr
 from fastrelu_cli.app import app
-from tests._optional import require_package, snapshot
+from _optional import require_package, snapshot
 
 runner = CliRunner()
 

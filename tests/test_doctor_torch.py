@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import fastrelu as fr
-from tests._optional import require_package
+from _optional import require_package
 
 torch = require_package("torch", module_level=True)
 nn = torch.nn
