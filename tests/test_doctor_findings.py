@@ -7,9 +7,7 @@ import numpy as np
 import pytest
 
 import fastrelu as fr
-from _optional import require_package
 
-ERROR_CODES_ON_TOP = set()
 
 
 @pytest.fixture(scope="module")
