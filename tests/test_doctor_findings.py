@@ -1,13 +1,12 @@
 """Fault injection for fr.diagnose: one broken model per finding code, found (and on top when it
-explains a collapse); healthy trained models get no error. Models are built with fastrelu and
-with PyTorch (an MLP and a CNN measured through hooks)."""
+explains a collapse); healthy trained models get no error. These models are built with
+fastrelu; the PyTorch ones (an MLP, a CNN measured through hooks) are in test_doctor_torch.py."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
 import fastrelu as fr
-
 
 
 @pytest.fixture(scope="module")
