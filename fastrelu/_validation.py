@@ -247,6 +247,18 @@ def check_seed(name: str, value: Any) -> int | None:
     return Seed().check(name, value)
 
 
+def check_seeds(name: str, seeds: Any) -> list[int]:
+    """One :class:`Seed` per member, as a list: checked in bulk when they are all integers >= 0
+    (a sweep passes thousands), else one by one so that an error names the entry ``name[j]``."""
+    if isinstance(seeds, np.ndarray) and seeds.dtype.kind in "iu" and seeds.ndim == 1:
+        if seeds.size == 0 or seeds.min() >= 0:
+            return seeds.tolist()
+    elif all(type(s) is int for s in seeds) and min(seeds, default=0) >= 0:
+        return list(seeds)
+    seed = Seed()
+    return [seed.check(f"{name}[{j}]", s) for j, s in enumerate(seeds)]
+
+
 # --------------------------------------------------------------------------------------------
 # structured values: layer widths, data matrices, targets
 

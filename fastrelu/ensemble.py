@@ -96,7 +96,7 @@ class Ensemble:
             v.check_seed("seeds[0]", min(seeds[0], seeds[-1]))
             self.seeds = list(seeds)
         else:
-            self.seeds = [v.check_seed(f"seeds[{j}]", s) for j, s in enumerate(seeds)]
+            self.seeds = v.check_seeds("seeds", seeds)
         # one template net gives the layout; its parameters are drawn again per member
         self._template = MLP(sizes, init="zeros", dtype=dtype, residual=residual,
                              residual_scale=residual_scale, batchnorm=batchnorm)
@@ -196,6 +196,16 @@ def _check_inits(inits: list, biases: list) -> list:
     return out
 
 
+def _fused_draws(fused: FusedInit, seeds: list) -> np.ndarray:
+    """``fused.draw(np.random.default_rng(seed))`` for every seed, stacked: in compiled code
+    (:func:`fastrelu.kernels.pcg64.draw_stack`, the same bits) for integer seeds below 2**64."""
+    if None not in seeds and max(seeds) < 2 ** 64:
+        from fastrelu.kernels import pcg64
+
+        return pcg64.draw_stack(np.array(seeds, dtype=np.uint64), fused.total, fused.kind == "normal")
+    return np.stack([fused.draw(np.random.default_rng(s)) for s in seeds])
+
+
 def _draw_members(ens: Ensemble, callables: list) -> None:
     """Every member's initial parameters, the bits ``fr.MLP(sizes, init, bias, seed)`` draws.
 
@@ -218,7 +228,7 @@ def _draw_members(ens: Ensemble, callables: list) -> None:
             continue   # weights stay 0 (the template's), no draws
         if name:
             fused = FusedInit(name, t.sizes, w_off, b_off)
-            raw = np.stack([fused.draw(np.random.default_rng(ens.seeds[j])) for j in rows])
+            raw = _fused_draws(fused, [ens.seeds[j] for j in rows])
             block = ens.params[rows]
             fused.apply(raw, block)
             ens.params[rows] = block

@@ -36,6 +36,10 @@ JIT = dict(cache=True, nogil=True, fastmath=FASTMATH, error_model="numpy", bound
 MICRO_JIT = dict(JIT, fastmath=FASTMATH - {"reassoc"})
 #: Kernels with ``prange`` loops.
 PJIT = dict(JIT, parallel=True)
+#: Kernels whose floating-point operations must happen exactly as written (no fastmath): sums
+#: in a stated order, the C library's ``exp``/``log1p``. Never inline them at numba-IR level
+#: into a fastmath caller: they would be compiled with the caller's flags.
+STRICT_JIT = dict(JIT, fastmath=False)
 #: Small glue kernels inlined into their callers at numba-IR level: no call level of their
 #: own. Every call level makes numba re-optimize and re-emit all the code linked below it,
 #: which is most of a cold start; inlining big kernels this way is slower still.

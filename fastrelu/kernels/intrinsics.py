@@ -26,6 +26,20 @@ def fma(typingctx, a, b, c):
 
 
 @intrinsic
+def umulhi(typingctx, a, b):
+    """The high 64 bits of the 128-bit product of two uint64 (one ``mul`` on x86-64)."""
+    if not (a == types.uint64 and b == types.uint64):
+        return None
+
+    def codegen(context, builder, signature, args):
+        wide = ir.IntType(128)
+        p = builder.mul(builder.zext(args[0], wide), builder.zext(args[1], wide))
+        return builder.trunc(builder.lshr(p, ir.Constant(wide, 64)), ir.IntType(64))
+
+    return types.uint64(a, b), codegen
+
+
+@intrinsic
 def as_matrix(typingctx, v, n, m):
     """View the 1-D C-contiguous ``v`` (exactly ``n * m`` items) as an ``(n, m)`` C array.
 

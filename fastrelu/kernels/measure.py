@@ -26,6 +26,7 @@ from numba import njit, prange
 from fastrelu.kernels._config import BLAS_MIN_MACS, JIT, PJIT
 from fastrelu.kernels.evaluate import BLOCK_ROWS
 from fastrelu.kernels.layout import C_OFF, CROSS_ENTROPY, IN, KIND, OUT, OUTPUT
+from fastrelu.kernels.narrow import forward_narrow, qualifies
 from fastrelu.kernels.network import block, forward
 from fastrelu.kernels.structs import WT, Workspace, member_network, stacked
 from fastrelu.kernels.workspace import new_workspace
@@ -47,11 +48,25 @@ class MeasureWorkspace(NamedTuple):
     out: np.ndarray             #: (G, n, n_out)
 
 
-def new_measure_workspace(arch, params, n_rows: int, n_out: int) -> MeasureWorkspace:
-    """Workspaces for measuring the stack ``params`` (K, n_params) on ``n_rows`` rows."""
+class NarrowWorkspace(NamedTuple):
+    """Per group (leading axis G): ``narrow.forward_narrow``'s buffers and room for all outputs."""
+
+    acts: np.ndarray            #: (G, 2, max width, n)
+    acc: np.ndarray             #: (G, 4, n)
+    out: np.ndarray             #: (G, n, n_out)
+
+
+def new_measure_workspace(arch, params, n_rows: int, n_out: int) -> "MeasureWorkspace | NarrowWorkspace":
+    """Workspaces for measuring the stack ``params`` (K, n_params) on ``n_rows`` rows: a
+    :class:`NarrowWorkspace` when every layer is narrow (:func:`narrow.qualifies`)."""
     k = params.shape[0]
     per_group = max(1, n_rows * n_out * params.itemsize)
     groups = int(max(1, min(k, MAX_GROUPS, OUT_BYTES // per_group)))
+    if qualifies(arch):
+        width = int(max(arch[:, OUT].max(), arch[:, IN].max()))
+        return NarrowWorkspace(np.empty((groups, 2, width, n_rows), params.dtype),
+                               np.empty((groups, 4, n_rows), params.dtype),
+                               np.empty((groups, n_rows, n_out), params.dtype))
     rows = min(n_rows, BLOCK_ROWS)
     if any(rows * int(r[IN]) * int(r[OUT]) >= BLAS_MIN_MACS for r in arch):
         # BLAS-sized layers: numba's np.dot from several prange threads at once made OpenBLAS's
@@ -67,6 +82,10 @@ def measure_stack(nets, data, ws, max_pre, out_std, mean_loss, finite):
     """Fill ``max_pre`` (K, total_width), ``out_std``, ``mean_loss`` (K,) float64 and
     ``finite`` (K,) bool for the stacked networks ``nets`` on ``data`` (``structs.Data``),
     in evaluation mode (batch norm uses the running statistics)."""
+    if isinstance(ws, NarrowWorkspace):
+        xt = np.ascontiguousarray(data.X.T)
+        _measure_narrow(nets, data, xt, ws, max_pre, out_std, mean_loss, finite)
+        return
     # evaluation mode as a runtime bool: a literal False would compile forward a second time
     # per dtype (tests/test_determinism.py counts its specializations)
     _measure_stack(nets, data, ws, max_pre, out_std, mean_loss, finite, np.bool_(False))
@@ -82,6 +101,22 @@ def _measure_stack(nets, data, ws, max_pre, out_std, mean_loss, finite, train):
             net = member_network(nets, k)
             _forward_all(net, data.X, w, ws.out[g], max_pre[k], train)
             out = ws.out[g]
+            finite[k] = _all_finite(net.params) and _all_finite(out)
+            out_std[k] = _output_std(out)
+            mean_loss[k] = _mean_loss(out, data)
+
+
+@njit(**PJIT)
+def _measure_narrow(nets, data, xt, ws, max_pre, out_std, mean_loss, finite):
+    k_total = nets.params.shape[0]
+    groups = ws.out.shape[0]
+    for g in prange(groups):
+        for k in range(g * k_total // groups, (g + 1) * k_total // groups):
+            net = member_network(nets, k)
+            out = ws.out[g]
+            for c in range(max_pre.shape[1]):
+                max_pre[k, c] = -np.inf
+            forward_narrow(net.params, net.arch, net.residual_scale, xt, ws.acts[g], ws.acc[g], out, max_pre[k])
             finite[k] = _all_finite(net.params) and _all_finite(out)
             out_std[k] = _output_std(out)
             mean_loss[k] = _mean_loss(out, data)

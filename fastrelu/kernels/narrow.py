@@ -1,0 +1,121 @@
+"""The forward pass of narrow networks, rows along the vector lanes.
+
+A network whose every layer has fewer than :data:`MAX_OUT` units and no batch norm (the
+born-dead nets of Lu et al. 2019 are 2-5 units wide) keeps its activations transposed,
+``(units, rows)``: each unit's sum over its inputs is one contiguous sweep over the rows, which
+vectorizes, where the row-major path does one short dot product per row and unit.
+
+The bits are those of ``network.forward``: for fewer than 8 output units and at most 16 inputs
+``dense.linear_forward`` sums the products in the order ``dense.dot_rows_lanes`` states and then
+adds the bias, and so does :func:`forward_narrow`, lane by lane (compiled without fastmath, so
+LLVM keeps that order; ``tests/test_narrow.py`` compares both on random shapes). :func:`qualifies` says which architectures take this path.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from fastrelu.kernels._config import BLAS_MIN_MACS, JIT, STRICT_JIT
+from fastrelu.kernels.dense import LANES_MAX_IN
+from fastrelu.kernels.layout import B_OFF, BN, C_OFF, IN, KIND, OUT, OUTPUT, RESIDUAL, W_OFF
+
+#: Layers narrower than this use the dot-product path of ``dense.linear_forward``.
+MAX_OUT = 8
+#: Inputs per unit at most: the fan-ins whose sums ``dense.dot_rows_lanes`` writes out in a
+#: stated order (longer ones are left to LLVM's vectorizer, whose order is its own).
+MAX_IN = LANES_MAX_IN
+
+
+def qualifies(arch: np.ndarray) -> bool:
+    """True when every layer of ``arch`` is computed by :func:`forward_narrow` with the bits of
+    ``network.forward``: fewer than :data:`MAX_OUT` outputs, at most :data:`MAX_IN` inputs, no
+    batch norm (such layers are never BLAS-sized: see the assertion below)."""
+    return all(int(r[OUT]) < MAX_OUT and int(r[IN]) <= MAX_IN and int(r[BN]) == 0 for r in arch)
+
+
+# row blocks of evaluate.predict hold at most BLOCK_ROWS (256) rows; even 1024 would stay off BLAS
+assert 1024 * MAX_IN * (MAX_OUT - 1) < BLAS_MIN_MACS
+
+
+@njit(**STRICT_JIT)
+def forward_narrow(theta, arch, res_scale, xt, acts, acc, out, max_pre):
+    """Outputs of the network on the rows of ``xt`` (inputs, n), transposed, into ``out``
+    (n, outputs); per hidden unit the largest pre-activation over the rows into ``max_pre``
+    (NaN if any was NaN).
+
+    ``acts`` (2, max width, n) holds the hidden layers in turn, ``acc`` (4, n) one unit's
+    partial sums (the four of ``dense.dot_rows_lanes``); both are clobbered.
+    """
+    n = xt.shape[1]
+    src = xt
+    cur = 0
+    for l in range(arch.shape[0]):
+        m, k_in, w0, b0, kind = arch[l, OUT], arch[l, IN], arch[l, W_OFF], arch[l, B_OFF], arch[l, KIND]
+        dst = acts[cur]
+        for j in range(m):
+            u = acc[0]
+            _unit_sums(theta, w0 + j * k_in, k_in, src, acc)
+            bj = theta[b0 + j]
+            if kind == OUTPUT:
+                for r in range(n):
+                    out[r, j] = u[r] + bj
+                continue
+            for r in range(n):
+                u[r] = u[r] + bj
+            _record_max(u, max_pre, arch[l, C_OFF] + j)
+            h = dst[j]
+            if kind == RESIDUAL:
+                prev = src[j]
+                for r in range(n):
+                    v = u[r]
+                    h[r] = prev[r] + res_scale * (v if v > 0 else v * 0)
+            else:
+                for r in range(n):
+                    v = u[r]
+                    h[r] = v if v > 0 else v * 0
+        src = dst
+        cur = 1 - cur
+
+
+@njit(**STRICT_JIT)
+def _unit_sums(theta, w0, k_in, src, acc):
+    """``acc[0, r] = sum_k src[k, r] * theta[w0 + k]`` in the order of ``dense.dot_rows_lanes``."""
+    n = src.shape[1]
+    zero = theta.dtype.type(0)
+    s0 = acc[0]
+    if k_in < 4:
+        for r in range(n):
+            s0[r] = zero
+        for k in range(k_in):
+            w, row = theta[w0 + k], src[k]
+            for r in range(n):
+                s0[r] += row[r] * w
+        return
+    for i in range(4):
+        lane = acc[i]
+        start = zero if i == 0 else -zero
+        for r in range(n):
+            lane[r] = start
+    full = k_in - k_in % 4
+    for k in range(full):
+        w, row, lane = theta[w0 + k], src[k], acc[k % 4]
+        for r in range(n):
+            lane[r] += row[r] * w
+    s1, s2, s3 = acc[1], acc[2], acc[3]
+    for r in range(n):
+        s0[r] = (s0[r] + s2[r]) + (s1[r] + s3[r])
+    for k in range(full, k_in):
+        w, row = theta[w0 + k], src[k]
+        for r in range(n):
+            s0[r] += row[r] * w
+
+
+@njit(**JIT)
+def _record_max(u, max_pre, c):
+    best = -np.inf
+    nan = False
+    for r in range(u.shape[0]):
+        v = u[r]
+        nan |= v != v
+        best = max(best, v)
+    max_pre[c] = np.nan if nan else best

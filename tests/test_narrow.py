@@ -1,0 +1,98 @@
+"""kernels.narrow and dense.dot_rows_lanes: the sums of narrow layers in one stated order.
+
+``forward_narrow`` (activations transposed, rows along the lanes) must give the bits of
+``MLP.forward``; ``dot_rows_lanes`` (the row-major path of layers with fewer than 8 outputs and at
+most 16 inputs) is checked against a NumPy twin that sums in the documented order.
+"""
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+import fastrelu as fr
+from fastrelu.kernels import dense, narrow
+from fastrelu.kernels.layout import C_OFF
+
+
+def lanes_twin(h, W, b):
+    """``b + h W^T`` summed as the docstring of ``dense.dot_rows_lanes`` says, in NumPy."""
+    dt = h.dtype.type
+    n, n_in = h.shape
+    z = np.empty((n, W.shape[0]), h.dtype)
+    P = h[:, None, :] * W[None, :, :]          # (n, out, in) products, rounded to the dtype
+    if n_in < 4:
+        acc = np.zeros(P.shape[:2], h.dtype)
+        for k in range(n_in):
+            acc = acc + P[:, :, k]
+        return acc + b
+    full = n_in - n_in % 4
+    lanes = [np.full(P.shape[:2], dt(0.0) if i == 0 else dt(-0.0), h.dtype) for i in range(4)]
+    for k in range(full):
+        lanes[k % 4] = lanes[k % 4] + P[:, :, k]
+    acc = (lanes[0] + lanes[2]) + (lanes[1] + lanes[3])
+    for k in range(full, n_in):
+        acc = acc + P[:, :, k]
+    z[:] = acc + b
+    return z
+
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(1, 40), n_in=st.integers(1, dense.LANES_MAX_IN), n_out=st.integers(1, 7),
+       dtype=st.sampled_from([np.float32, np.float64]), seed=st.integers(0, 10_000))
+def test_dot_rows_lanes_equals_its_numpy_twin(n, n_in, n_out, dtype, seed):
+    rng = np.random.default_rng(seed)
+    h = rng.normal(size=(n, n_in)).astype(dtype)
+    h[rng.random(h.shape) < 0.3] = 0.0         # ReLU zeros, so the signs of zero are checked too
+    W = rng.normal(size=(n_out, n_in)).astype(dtype)
+    b = rng.normal(size=n_out).astype(dtype) * (seed % 2)
+    z = np.empty((n, n_out), dtype)
+    dense.dot_rows_lanes(h, W, b, z)
+    assert z.tobytes() == lanes_twin(h, W, b).tobytes()
+    z2 = np.empty_like(z)
+    dense.linear_forward(h, W, b, z2, np.empty(n_in * n_out, dtype))   # the path forward takes
+    assert z2.tobytes() == z.tobytes()
+
+
+def run_narrow(net, X):
+    dt = net.params.dtype
+    xt = np.ascontiguousarray(X.astype(dt).T)
+    width = max(net.sizes)
+    acts, acc = np.empty((2, width, len(X)), dt), np.empty((4, len(X)), dt)
+    out = np.empty((len(X), net.sizes[-1]), dt)
+    max_pre = np.full(net.running.shape[-1], -np.inf, dt)
+    narrow.forward_narrow(net.params, net._arch, net.residual_scale, xt, acts, acc, out, max_pre)
+    return out, max_pre
+
+
+@settings(max_examples=40, deadline=None)
+@example(widths=[5] * 19, n_in=1, n_out=1, n=128, dtype="float32", residual=False, bias=0.0, seed=0)
+@given(widths=st.lists(st.integers(1, 7), min_size=1, max_size=5), n_in=st.integers(1, narrow.MAX_IN),
+       n_out=st.integers(1, 7), n=st.integers(1, 300), dtype=st.sampled_from(["float32", "float64"]),
+       residual=st.booleans(), bias=st.sampled_from([0.0, 0.1]), seed=st.integers(0, 1000))
+def test_forward_narrow_gives_the_bits_of_mlp_forward(widths, n_in, n_out, n, dtype, residual, bias, seed):
+    if residual:
+        widths, n_in = [widths[0]] * len(widths), widths[0]
+    net = fr.MLP([n_in] + widths + [n_out], seed=seed, bias=bias, dtype=dtype, residual=residual)
+    assert narrow.qualifies(net._arch)
+    X = np.random.default_rng(seed).normal(size=(n, n_in))
+    out, max_pre = run_narrow(net, X)
+    assert out.tobytes() == np.asarray(net.forward(X)).tobytes()
+    for layer, pre in enumerate(net.preactivations(X)):
+        c = net._arch[layer, C_OFF]
+        assert max_pre[c:c + pre.shape[1]].tobytes() == pre.max(axis=0).tobytes()
+
+
+def test_nan_preactivations_are_recorded_as_nan():
+    net = fr.MLP([2, 3, 1], seed=0)
+    net.params[0] = np.nan
+    _, max_pre = run_narrow(net, np.ones((4, 2)))
+    assert np.isnan(max_pre[0]) and not np.isnan(max_pre[1])
+
+
+def test_which_architectures_are_narrow():
+    assert narrow.qualifies(fr.MLP([1, 5, 5, 1])._arch)
+    assert narrow.qualifies(fr.MLP([16, 7, 7], residual=False)._arch)
+    assert not narrow.qualifies(fr.MLP([1, 8, 1])._arch)            # 8 units: the block path
+    assert not narrow.qualifies(fr.MLP([17, 3, 1])._arch)           # 17 inputs: LLVM's order
+    assert not narrow.qualifies(fr.MLP([2, 3, 1], batchnorm=True)._arch)
