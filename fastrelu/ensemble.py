@@ -182,9 +182,13 @@ class Ensemble:
 
 def _check_inits(inits: list, biases: list) -> list:
     """``check_init`` of every member, once per distinct named (init, bias) pair."""
+    keys = list(zip(inits, biases))
+    if all(type(i) is str and type(b) in (int, float) for i, b in keys):   # a sweep's members
+        done = {key: check_init(key[0], key[1], f"[{keys.index(key)}]") for key in dict.fromkeys(keys)}
+        return [done[key] for key in keys]
     seen: dict = {}
     out = []
-    for j, (i, b) in enumerate(zip(inits, biases)):
+    for j, (i, b) in enumerate(keys):
         key = (i, b) if isinstance(i, str) and isinstance(b, (int, float)) and not isinstance(b, bool) else None
         if key is None or key not in seen:
             checked = check_init(i, b, f"[{j}]")
@@ -196,14 +200,19 @@ def _check_inits(inits: list, biases: list) -> list:
     return out
 
 
-def _fused_draws(fused: FusedInit, seeds: list) -> np.ndarray:
-    """``fused.draw(np.random.default_rng(seed))`` for every seed, stacked: in compiled code
-    (:func:`fastrelu.kernels.pcg64.draw_stack`, the same bits) for integer seeds below 2**64."""
+def _write_fused(fused: FusedInit, seeds: list, params: np.ndarray, rows: list) -> None:
+    """``fused.apply(fused.draw(np.random.default_rng(seed)), params[row])`` for every member:
+    in compiled code (:func:`fastrelu.kernels.pcg64.draw_into`, the same bits) for integer
+    seeds below 2**64."""
     if None not in seeds and max(seeds) < 2 ** 64:
         from fastrelu.kernels import pcg64
 
-        return pcg64.draw_stack(np.array(seeds, dtype=np.uint64), fused.total, fused.kind == "normal")
-    return np.stack([fused.draw(np.random.default_rng(s)) for s in seeds])
+        pcg64.draw_into(params, np.array(rows, dtype=np.int64), np.array(seeds, dtype=np.uint64),
+                        fused.kind == "normal", fused.dest, fused.loc, fused.scale)
+        return
+    block = params[rows]
+    fused.apply(np.stack([fused.draw(np.random.default_rng(s)) for s in seeds]), block)
+    params[rows] = block
 
 
 def _draw_members(ens: Ensemble, callables: list) -> None:
@@ -227,11 +236,7 @@ def _draw_members(ens: Ensemble, callables: list) -> None:
         if name == "zeros":
             continue   # weights stay 0 (the template's), no draws
         if name:
-            fused = FusedInit(name, t.sizes, w_off, b_off)
-            raw = _fused_draws(fused, [ens.seeds[j] for j in rows])
-            block = ens.params[rows]
-            fused.apply(raw, block)
-            ens.params[rows] = block
+            _write_fused(FusedInit(name, t.sizes, w_off, b_off), [ens.seeds[j] for j in rows], ens.params, rows)
             continue
         for j in rows:
             net = MLP(t.sizes, init=callables[j] or ens.inits[j], bias=ens.biases[j], seed=ens.seeds[j], dtype=t.dtype,

@@ -17,6 +17,7 @@ from numba import njit
 
 from fastrelu.kernels._config import BLAS_MIN_MACS, JIT, STRICT_JIT
 from fastrelu.kernels.dense import LANES_MAX_IN
+from fastrelu.kernels.intrinsics import borrow
 from fastrelu.kernels.layout import B_OFF, BN, C_OFF, IN, KIND, OUT, OUTPUT, RESIDUAL, W_OFF
 
 #: Layers narrower than this use the dot-product path of ``dense.linear_forward``.
@@ -46,6 +47,9 @@ def forward_narrow(theta, arch, res_scale, xt, acts, acc, out, max_pre):
     ``acts`` (2, max width, n) holds the hidden layers in turn, ``acc`` (4, n) one unit's
     partial sums (the four of ``dense.dot_rows_lanes``); both are clobbered.
     """
+    # borrowed views: each row view below would otherwise cost an atomic reference count
+    theta, xt, acts, acc, out, max_pre = (borrow(theta), borrow(xt), borrow(acts), borrow(acc),
+                                          borrow(out), borrow(max_pre))
     n = xt.shape[1]
     src = xt
     cur = 0
@@ -79,14 +83,29 @@ def forward_narrow(theta, arch, res_scale, xt, acts, acc, out, max_pre):
 
 @njit(**STRICT_JIT)
 def _unit_sums(theta, w0, k_in, src, acc):
-    """``acc[0, r] = sum_k src[k, r] * theta[w0 + k]`` in the order of ``dense.dot_rows_lanes``."""
+    """``acc[0, r] = sum_k src[k, r] * theta[w0 + k]`` in the order of ``dense.dot_rows_lanes``.
+
+    Fewer than 8 inputs take one pass: with at most one product per partial sum, sum ``i > 0``
+    is its product (-0 is the identity of addition) and sum 0 is ``0 + p0``.
+    """
     n = src.shape[1]
     zero = theta.dtype.type(0)
     s0 = acc[0]
     if k_in < 4:
+        w, row = theta[w0], src[0]
         for r in range(n):
-            s0[r] = zero
-        for k in range(k_in):
+            s0[r] = zero + row[r] * w
+        for k in range(1, k_in):
+            w, row = theta[w0 + k], src[k]
+            for r in range(n):
+                s0[r] += row[r] * w
+        return
+    if k_in < 8:
+        w_0, w_1, w_2, w_3 = theta[w0], theta[w0 + 1], theta[w0 + 2], theta[w0 + 3]
+        a0, a1, a2, a3 = src[0], src[1], src[2], src[3]
+        for r in range(n):
+            s0[r] = ((zero + a0[r] * w_0) + a2[r] * w_2) + (a1[r] * w_1 + a3[r] * w_3)
+        for k in range(4, k_in):
             w, row = theta[w0 + k], src[k]
             for r in range(n):
                 s0[r] += row[r] * w

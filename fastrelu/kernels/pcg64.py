@@ -155,24 +155,39 @@ def standard_normal(s):
 
 def draw_stack(seeds: np.ndarray, total: int, normal: bool) -> np.ndarray:
     """Row ``k``: ``default_rng(seeds[k]).standard_normal(total)`` (``normal``) or
-    ``.random(total)``, as float64 ``(len(seeds), total)``; ``seeds`` uint64. Rows are
-    independent, so the bits do not depend on the thread count."""
-    seeds = np.ascontiguousarray(seeds, dtype=np.uint64)
-    out = np.empty((seeds.shape[0], int(total)))
-    states = np.empty((seeds.shape[0], STATE_WORDS), np.uint64)
-    _draw_stack(seeds, np.bool_(normal), out, states)
+    ``.random(total)``, as float64 ``(len(seeds), total)``; ``seeds`` uint64."""
+    out = np.empty((len(seeds), int(total)))
+    rows = np.arange(len(seeds), dtype=np.int64)
+    dest = np.arange(int(total), dtype=np.int64)
+    draw_into(out, rows, seeds, normal, dest, np.zeros(int(total)), np.ones(int(total)))
     return out
 
 
+def draw_into(params, rows, seeds, normal, dest, loc, scale) -> None:
+    """For each ``k``: draw ``len(dest)`` numbers ``z`` from ``default_rng(seeds[k])`` (standard
+    normals if ``normal``, else uniforms in [0, 1)) and write ``loc + scale * z`` (float64, then
+    cast to the dtype of ``params``, as NumPy's assignment does) into ``params[rows[k], dest]``.
+
+    ``params`` (N, n_params) float; ``rows`` int64 and ``seeds`` uint64 of one length; ``dest``
+    int64, ``loc`` and ``scale`` float64 of one length. Networks are independent: the bits do
+    not depend on the thread count.
+    """
+    seeds = np.ascontiguousarray(seeds, dtype=np.uint64)
+    states = np.empty((seeds.shape[0], STATE_WORDS), np.uint64)
+    _draw_into(params, np.ascontiguousarray(rows, dtype=np.int64), seeds, np.bool_(normal),
+               np.ascontiguousarray(dest, dtype=np.int64), np.ascontiguousarray(loc, dtype=np.float64),
+               np.ascontiguousarray(scale, dtype=np.float64), states)
+
+
 @njit(**RNG_PJIT)
-def _draw_stack(seeds, normal, out, states):
+def _draw_into(params, rows, seeds, normal, dest, loc, scale, states):
     for k in prange(seeds.shape[0]):
         s = states[k]
         seed_state(seeds[k], s)
-        row = out[k]
+        row = params[rows[k]]
         if normal:
-            for i in range(row.shape[0]):
-                row[i] = standard_normal(s)
+            for i in range(dest.shape[0]):
+                row[dest[i]] = loc[i] + scale[i] * standard_normal(s)
         else:
-            for i in range(row.shape[0]):
-                row[i] = next_double(s)
+            for i in range(dest.shape[0]):
+                row[dest[i]] = loc[i] + scale[i] * next_double(s)
