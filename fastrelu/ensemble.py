@@ -7,7 +7,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from fastrelu import _validation as v
-from fastrelu.init import FUSED_KIND, FusedInit
+from fastrelu.init import FUSED_KIND, RAI_SIGMA, FusedInit
 from fastrelu.kernels import layout
 from fastrelu.network import LOSS_CODES, MLP, check_init
 from fastrelu.optim import Optimizer
@@ -200,11 +200,26 @@ def _check_inits(inits: list, biases: list) -> list:
     return out
 
 
+def _compiled_seeds(seeds: list) -> bool:
+    """True when the compiled generators can stand in for ``np.random.default_rng(seed)``."""
+    return None not in seeds and max(seeds) < 2 ** 64
+
+
+def _write_rai(arch: np.ndarray, seeds: list, params: np.ndarray, rows: list) -> None:
+    """``fastrelu.init.rai``'s draws from ``default_rng(seed)`` into ``params[row]`` for every
+    member, in compiled code (:func:`fastrelu.kernels.rai.draw_rai`, the same bits)."""
+    from fastrelu.kernels import rai
+
+    layers = np.stack([arch[:, layout.IN], arch[:, layout.OUT], arch[:, layout.W_OFF], arch[:, layout.B_OFF]], axis=1)
+    factors = np.array([RAI_SIGMA / np.sqrt(int(fan_in)) for fan_in in arch[:, layout.IN]])
+    rai.draw_rai(params, np.array(rows, dtype=np.int64), np.array(seeds, dtype=np.uint64), layers, factors)
+
+
 def _write_fused(fused: FusedInit, seeds: list, params: np.ndarray, rows: list) -> None:
     """``fused.apply(fused.draw(np.random.default_rng(seed)), params[row])`` for every member:
     in compiled code (:func:`fastrelu.kernels.pcg64.draw_into`, the same bits) for integer
     seeds below 2**64."""
-    if None not in seeds and max(seeds) < 2 ** 64:
+    if _compiled_seeds(seeds):
         from fastrelu.kernels import pcg64
 
         pcg64.draw_into(params, np.array(rows, dtype=np.int64), np.array(seeds, dtype=np.uint64),
@@ -218,9 +233,10 @@ def _write_fused(fused: FusedInit, seeds: list, params: np.ndarray, rows: list) 
 def _draw_members(ens: Ensemble, callables: list) -> None:
     """Every member's initial parameters, the bits ``fr.MLP(sizes, init, bias, seed)`` draws.
 
-    Members whose init has a fused plan (:data:`fastrelu.init.FUSED_KIND`) get one draw of
-    their generator each and one vectorized write for the group; the others (``rai``, and
-    callables, given in ``callables``, else None) are drawn by an ``MLP`` of their own and copied.
+    Members whose init has a fused plan (:data:`fastrelu.init.FUSED_KIND`) and ``rai`` members
+    are drawn in compiled code, one call per group (NumPy's generator, ported bit for bit:
+    :mod:`fastrelu.kernels.pcg64`); callables (given in ``callables``, else None) and seeds the
+    port does not cover (None, or 2**64 and above) are drawn by an ``MLP`` of their own.
     """
     t = ens._template
     arch = t._arch
@@ -230,12 +246,15 @@ def _draw_members(ens: Ensemble, callables: list) -> None:
         ens.params[:, b_off[l]:b_off[l] + arch[l, layout.OUT]] = biases[:, None]
     groups: dict[str, list[int]] = {}
     for j, name in enumerate(ens.inits):
-        key = name if callables[j] is None and (name in FUSED_KIND or name == "zeros") else ""
+        key = name if callables[j] is None and (name in FUSED_KIND or name in ("zeros", "rai")) else ""
         groups.setdefault(key, []).append(j)
     for name, rows in groups.items():
         if name == "zeros":
             continue   # weights stay 0 (the template's), no draws
-        if name:
+        if name == "rai" and _compiled_seeds([ens.seeds[j] for j in rows]):
+            _write_rai(arch, [ens.seeds[j] for j in rows], ens.params, rows)
+            continue
+        if name and name != "rai":
             _write_fused(FusedInit(name, t.sizes, w_off, b_off), [ens.seeds[j] for j in rows], ens.params, rows)
             continue
         for j in rows:

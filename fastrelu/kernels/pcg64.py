@@ -28,9 +28,10 @@ from fastrelu.kernels.intrinsics import umulhi
 RNG_JIT = STRICT_JIT
 RNG_PJIT = dict(RNG_JIT, parallel=True)
 
-#: Words of a generator's state row: PCG64 state (high, low), increment (high, low), and the
-#: SeedSequence pool (four 32-bit words held in uint64).
-STATE_WORDS = 8
+#: Words of a generator's state row: PCG64 state (high, low), increment (high, low), the
+#: SeedSequence pool (four 32-bit words held in uint64; used while seeding), and the bit
+#: generator's buffered 32-bit half (flag, value) of ``next_uint32``.
+STATE_WORDS = 10
 
 _M32 = np.uint64(0xFFFFFFFF)
 _ZERO, _ONE = np.uint64(0), np.uint64(1)
@@ -108,6 +109,7 @@ def seed_state(seed, s):
     s[2] = (seq_hi << _ONE) | (seq_lo >> _SH63)
     s[3] = (seq_lo << _ONE) | _ONE
     s[0], s[1] = _ZERO, _ZERO
+    s[8], s[9] = _ZERO, _ZERO
     _step(s)
     lo = s[1] + init_lo
     s[0] = s[0] + init_hi + (_ONE if lo < init_lo else _ZERO)
@@ -122,6 +124,18 @@ def next_uint64(s):
     x = s[0] ^ s[1]
     rot = s[0] >> _SH58
     return (x >> rot) | (x << ((_SIXTY_FOUR - rot) & _SH63M))
+
+
+@njit(**RNG_JIT)
+def next_uint32(s):
+    """PCG64's 32-bit output: the low half of a fresh 64-bit output, the high half kept for
+    the next call (``pcg64_next32``)."""
+    if s[8] != _ZERO:
+        s[8] = _ZERO
+        return s[9]
+    x = next_uint64(s)
+    s[8], s[9] = _ONE, x >> _SH32
+    return x & _M32
 
 
 @njit(**RNG_JIT)
