@@ -67,8 +67,8 @@ def run_narrow(net, X):
 
 @settings(max_examples=40, deadline=None)
 @example(widths=[5] * 19, n_in=1, n_out=1, n=128, dtype="float32", residual=False, bias=0.0, seed=0)
-@given(widths=st.lists(st.integers(1, 7), min_size=1, max_size=5), n_in=st.integers(1, narrow.MAX_IN),
-       n_out=st.integers(1, 7), n=st.integers(1, 300), dtype=st.sampled_from(["float32", "float64"]),
+@given(widths=st.lists(st.integers(1, narrow.MAX_UNITS), min_size=1, max_size=5), n_in=st.integers(1, narrow.MAX_IN),
+       n_out=st.integers(1, narrow.MAX_UNITS), n=st.integers(1, 300), dtype=st.sampled_from(["float32", "float64"]),
        residual=st.booleans(), bias=st.sampled_from([0.0, 0.1]), seed=st.integers(0, 1000))
 def test_forward_narrow_gives_the_bits_of_mlp_forward(widths, n_in, n_out, n, dtype, residual, bias, seed):
     if residual:
@@ -93,6 +93,7 @@ def test_nan_preactivations_are_recorded_as_nan():
 def test_which_architectures_are_narrow():
     assert narrow.qualifies(fr.MLP([1, 5, 5, 1])._arch)
     assert narrow.qualifies(fr.MLP([16, 7, 7], residual=False)._arch)
-    assert not narrow.qualifies(fr.MLP([1, 8, 1])._arch)            # 8 units: the block path
+    assert narrow.qualifies(fr.MLP([1, 8, 16, 1])._arch)             # fma chains from the bias
+    assert not narrow.qualifies(fr.MLP([1, 17, 1])._arch)            # 17 units: the microkernels
     assert not narrow.qualifies(fr.MLP([17, 3, 1])._arch)           # 17 inputs: LLVM's order
     assert not narrow.qualifies(fr.MLP([2, 3, 1], batchnorm=True)._arch)

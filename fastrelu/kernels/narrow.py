@@ -1,14 +1,16 @@
 """The forward pass of narrow networks, rows along the vector lanes.
 
-A network whose every layer has fewer than :data:`MAX_OUT` units and no batch norm (the
-born-dead nets of Lu et al. 2019 are 2-5 units wide) keeps its activations transposed,
-``(units, rows)``: each unit's sum over its inputs is one contiguous sweep over the rows, which
-vectorizes, where the row-major path does one short dot product per row and unit.
+A network whose layers have at most :data:`MAX_UNITS` units and no batch norm (the born-dead
+nets of Lu et al. 2019 are 2-10 units wide) keeps its activations transposed, ``(units, rows)``:
+each unit's sum over its inputs is one contiguous sweep over the rows, which vectorizes, where
+the row-major path does one short dot product per row and unit.
 
-The bits are those of ``network.forward``: for fewer than 8 output units and at most 16 inputs
-``dense.linear_forward`` sums the products in the order ``dense.dot_rows_lanes`` states and then
-adds the bias, and so does :func:`forward_narrow`, lane by lane (compiled without fastmath, so
-LLVM keeps that order; ``tests/test_narrow.py`` compares both on random shapes). :func:`qualifies` says which architectures take this path.
+The bits are those of ``network.forward``, operation for operation. Layers of fewer than 8 units
+(and at most 16 inputs): ``dense.linear_forward`` sums the products in the order
+``dense.dot_rows_lanes`` states, then adds the bias. Layers of 8 units or more: its ``nn``
+microkernels run an ``fma`` chain from the bias over the inputs in order. Compiled without
+fastmath, so LLVM keeps both orders; ``tests/test_narrow.py`` compares both paths on random
+shapes. :func:`qualifies` says which architectures take this path.
 """
 from __future__ import annotations
 
@@ -17,25 +19,30 @@ from numba import njit
 
 from fastrelu.kernels._config import BLAS_MIN_MACS, JIT, STRICT_JIT
 from fastrelu.kernels.dense import LANES_MAX_IN
-from fastrelu.kernels.intrinsics import borrow
+from fastrelu.kernels.evaluate import BLOCK_ROWS
+from fastrelu.kernels.intrinsics import borrow, fma
 from fastrelu.kernels.layout import B_OFF, BN, C_OFF, IN, KIND, OUT, OUTPUT, RESIDUAL, W_OFF
 
-#: Layers narrower than this use the dot-product path of ``dense.linear_forward``.
+#: Layers narrower than this use the dot-product path of ``dense.linear_forward``; wider ones
+#: its ``nn`` microkernels, whose sums are ``fma`` chains from the bias over the inputs in order.
 MAX_OUT = 8
-#: Inputs per unit at most: the fan-ins whose sums ``dense.dot_rows_lanes`` writes out in a
-#: stated order (longer ones are left to LLVM's vectorizer, whose order is its own).
+#: Inputs per unit at most in layers narrower than :data:`MAX_OUT`: the fan-ins whose sums
+#: ``dense.dot_rows_lanes`` writes out in a stated order (longer ones are left to LLVM's
+#: vectorizer, whose order is its own).
 MAX_IN = LANES_MAX_IN
+#: Units per layer at most on this path: wider layers are faster in the register-blocked
+#: microkernels than in one pass over the rows per (unit, input) pair.
+MAX_UNITS = 16
 
 
 def qualifies(arch: np.ndarray) -> bool:
     """True when every layer of ``arch`` is computed by :func:`forward_narrow` with the bits of
-    ``network.forward``: fewer than :data:`MAX_OUT` outputs, at most :data:`MAX_IN` inputs, no
-    batch norm (such layers are never BLAS-sized: see the assertion below)."""
-    return all(int(r[OUT]) < MAX_OUT and int(r[IN]) <= MAX_IN and int(r[BN]) == 0 for r in arch)
-
-
-# row blocks of evaluate.predict hold at most BLOCK_ROWS (256) rows; even 1024 would stay off BLAS
-assert 1024 * MAX_IN * (MAX_OUT - 1) < BLAS_MIN_MACS
+    ``network.forward``: no batch norm, at most :data:`MAX_UNITS` units, at most :data:`MAX_IN`
+    inputs if it has fewer than :data:`MAX_OUT` units, and not BLAS-sized (at least
+    ``BLAS_MIN_MACS`` multiply-adds per block of ``evaluate.BLOCK_ROWS`` rows)."""
+    return all(int(r[BN]) == 0 and int(r[OUT]) <= MAX_UNITS
+               and (int(r[OUT]) >= MAX_OUT or int(r[IN]) <= MAX_IN)
+               and BLOCK_ROWS * int(r[IN]) * int(r[OUT]) < BLAS_MIN_MACS for r in arch)
 
 
 @njit(**STRICT_JIT)
@@ -58,14 +65,17 @@ def forward_narrow(theta, arch, res_scale, xt, acts, acc, out, max_pre):
         dst = acts[cur]
         for j in range(m):
             u = acc[0]
-            _unit_sums(theta, w0 + j * k_in, k_in, src, acc)
             bj = theta[b0 + j]
+            if m >= MAX_OUT:
+                _unit_fma(theta, w0 + j * k_in, k_in, src, u, bj)
+            else:
+                _unit_sums(theta, w0 + j * k_in, k_in, src, acc)
+                for r in range(n):
+                    u[r] = u[r] + bj
             if kind == OUTPUT:
                 for r in range(n):
-                    out[r, j] = u[r] + bj
+                    out[r, j] = u[r]
                 continue
-            for r in range(n):
-                u[r] = u[r] + bj
             _record_max(u, max_pre, arch[l, C_OFF] + j)
             h = dst[j]
             if kind == RESIDUAL:
@@ -79,6 +89,19 @@ def forward_narrow(theta, arch, res_scale, xt, acts, acc, out, max_pre):
                     h[r] = v if v > 0 else v * 0
         src = dst
         cur = 1 - cur
+
+
+@njit(**STRICT_JIT)
+def _unit_fma(theta, w0, k_in, src, u, bias):
+    """``u[r] = fma(src[k_in - 1, r], w, ... fma(src[0, r], w0, bias))``: the chain of the
+    ``nn`` microkernels of ``dense.linear_forward`` (layers of 8 units or more), row by row."""
+    n = src.shape[1]
+    for r in range(n):
+        u[r] = bias
+    for k in range(k_in):
+        w, row = theta[w0 + k], src[k]
+        for r in range(n):
+            u[r] = fma(row[r], w, u[r])
 
 
 @njit(**STRICT_JIT)
