@@ -183,7 +183,7 @@ class Ensemble:
 def _check_inits(inits: list, biases: list) -> list:
     """``check_init`` of every member, once per distinct named (init, bias) pair."""
     keys = list(zip(inits, biases))
-    if all(type(i) is str and type(b) in (int, float) for i, b in keys):   # a sweep's members
+    if {type(i) for i in inits} <= {str} and {type(b) for b in biases} <= {int, float}:   # a sweep's
         done = {key: check_init(key[0], key[1], f"[{keys.index(key)}]") for key in dict.fromkeys(keys)}
         return [done[key] for key in keys]
     seen: dict = {}

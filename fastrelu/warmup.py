@@ -83,7 +83,9 @@ def _ensemble() -> None:
 
     X, y, _ = _data(40, 3)
     sweep({"width": [8], "seed": [0, 1]}, data=(X, y), steps=2, batch_size=8)
-    sweep({"width": [8], "seed": [0, 1]}, data=(X, y), steps=0)
+    # at initialization: both measurement paths (narrow and wide nets) and both compiled
+    # generators (fused draws, rai)
+    sweep({"width": [8, 32], "init": ["he", "rai"], "seed": [0, 1]}, data=(X, y), steps=0)
 
 
 #: Every part, in the order :func:`warmup` runs them, with the cache entry that shows it is cached.
