@@ -32,7 +32,7 @@ from typing import Any, Iterable, Iterator, Mapping, Sequence
 import numpy as np
 
 from fastrelu import optim
-from fastrelu.sweeps.grid import INITS, KEYS, ORDER
+from fastrelu.sweeps.grid import INITS, KEYS, ORDER, column
 
 #: Metric fields of every row, in order, after the grid keys.
 METRICS: tuple[str, ...] = (
@@ -179,7 +179,7 @@ class Batch:
         """Columns of one chunk: its grid points and the metric columns of
         :func:`fastrelu.sweeps.group.measure_group` (``dead_fraction`` of shape (n, layers))."""
         n = len(points)
-        cols = {k: encode(k, [p[k] for p in points]) for k in KEYS}
+        cols = {k: encode(k, column(points, k)) for k in KEYS}
         for f in METRICS:
             if f != "dead_fraction":
                 cols[f] = np.ascontiguousarray(metrics[f], dtype=_DTYPES[f]).reshape(n)

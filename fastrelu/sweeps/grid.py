@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
-from typing import Any, Iterator, Mapping
+from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -87,6 +87,41 @@ def _product(seqs: list) -> Iterator[tuple]:
             yield (value,) + tail
 
 
+class Points(Sequence):
+    """Complete grid points (all :data:`KEYS`) held as columns, one list per key: a sequence
+    of dicts whose dicts are built only when indexed. The sweep engine reads whole columns
+    (:func:`column`), so a chunk of 10,000 points costs no 10,000 dicts."""
+
+    __slots__ = ("columns", "_n")
+
+    def __init__(self, columns: Mapping[str, list]) -> None:
+        self.columns = {k: list(columns[k]) for k in KEYS}
+        self._n = len(self.columns[KEYS[0]])
+        if any(len(c) != self._n for c in self.columns.values()):
+            raise ValueError("Points: columns of different lengths")
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return Points({k: c[i] for k, c in self.columns.items()})
+        return {k: self.columns[k][i] for k in KEYS}
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and list(self) == list(other)
+
+    def __reduce__(self):
+        return Points, (self.columns,)
+
+
+def column(points: Sequence[Mapping[str, Any]], key: str) -> list:
+    """The values of ``key`` over ``points`` (a :class:`Points` or any sequence of dicts)."""
+    if isinstance(points, Points):
+        return points.columns[key]
+    return [p[key] for p in points]
+
+
 @dataclass(frozen=True)
 class Chunk:
     """Consecutive grid points sharing one architecture: one ensemble, one task.
@@ -97,13 +132,13 @@ class Chunk:
         The :data:`ARCH_KEYS` values shared by every point.
     indices : tuple of int
         Position of each point in the grid's canonical order.
-    points : tuple of dict
-        Complete points (all :data:`KEYS`).
+    points : Points
+        Complete points (all :data:`KEYS`), as columns.
     """
 
     arch: dict
     indices: tuple
-    points: tuple
+    points: Points
 
 
 class Grid:
@@ -240,8 +275,7 @@ class Grid:
         digits = np.unravel_index(pos, sizes)
         cols = {k: [vals[i] for i in d.tolist()] for k, vals, d in zip(MEMBER_KEYS, members, digits)}
         n = len(pos)
-        columns = [cols[k] if k in cols else [arch[k]] * n for k in KEYS]
-        points = tuple(dict(zip(KEYS, values)) for values in zip(*columns))
+        points = Points({k: cols[k] if k in cols else [arch[k]] * n for k in KEYS})
         return Chunk(dict(arch), tuple((start + pos).tolist()), points)
 
     def to_dict(self) -> dict[str, "list | range"]:

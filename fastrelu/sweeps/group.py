@@ -19,6 +19,7 @@ from fastrelu.ensemble import Ensemble
 from fastrelu.kernels.layout import C_OFF, OUT
 from fastrelu.network import LOSS_CODES, MLP
 from fastrelu.sweeps.columns import METRICS, Batch
+from fastrelu.sweeps.grid import column
 from fastrelu.training import fit
 
 #: Dataset names ``sweep(data=...)`` accepts (``fastrelu.data.make(name)`` with its defaults).
@@ -245,13 +246,13 @@ def train_group(
 
 def _train_ensemble(sizes, arch, points, data, steps, batch_size, loss):
 
-    ens = Ensemble(sizes, seeds=[p["seed"] for p in points], init=[p["init"] for p in points],
-                      bias=[p["bias"] for p in points], residual=bool(arch["residual"]),
+    ens = Ensemble(sizes, seeds=column(points, "seed"), init=column(points, "init"),
+                      bias=column(points, "bias"), residual=bool(arch["residual"]),
                       batchnorm=bool(arch["batchnorm"]))
     stack = (ens.params, ens.running, ens._template)
     if steps == 0:
         return stack, [(None, 0)] * len(points)
-    hist = ens.fit(data.X, data.y, optimizer=[optim.from_name(arch["optimizer"], p["lr"]) for p in points],
+    hist = ens.fit(data.X, data.y, optimizer=[optim.from_name(arch["optimizer"], lr) for lr in column(points, "lr")],
                    loss=loss, steps=steps, batch_size=batch_size)
     return stack, [(None if d is None else int(d), int(s)) for d, s in zip(hist.diverged_at, hist.steps)]
 
