@@ -40,6 +40,22 @@ def umulhi(typingctx, a, b):
 
 
 @intrinsic
+def float_from_bits(typingctx, k):
+    """The float32 (int32 ``k``) or float64 (int64 ``k``) whose bit pattern is ``k``."""
+    if k == types.int32:
+        ret = types.float32
+    elif k == types.int64:
+        ret = types.float64
+    else:
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], context.get_value_type(ret))
+
+    return ret(k), codegen
+
+
+@intrinsic
 def as_matrix(typingctx, v, n, m):
     """View the 1-D C-contiguous ``v`` (exactly ``n * m`` items) as an ``(n, m)`` C array.
 
