@@ -104,33 +104,32 @@ def _sweep_arch(problem: Problem) -> dict:
 
 
 def prepare_sweep(problem: Problem) -> Callable[[], RunResult]:
-    """Return ``run()`` training the W2 networks through :func:`fastrelu.sweep`.
+    """Return ``run()`` training the W2 networks through one :func:`fastrelu.sweep`.
 
-    A sweep grid is a Cartesian product, and W2's network ``k`` has its own learning rate
-    ``lrs[k]`` *and* its own seed ``seeds[k]`` (weights and batch order): no product of an
-    ``lr`` list and a ``seed`` list of more than one point holds only W2's pairs. So the run is
-    one sweep per network, ``{"lr": [lrs[k]], "seed": [seeds[k]]}``, each measured (final
-    loss) on all rows, as a user of ``fr.sweep`` would have to write it. The nets are W2's
-    exactly: its initial weights are the ones ``fr.MLP(sizes, init, seed=seeds[k])`` draws
+    W2's network ``k`` has its own learning rate ``lrs[k]`` *and* its own seed ``seeds[k]``
+    (weights and batch order), so ``lr`` and ``seed`` are zipped keys: the grid lists the
+    pairs, ``{("lr", "seed"): [(lrs[0], seeds[0]), ...]}``, not their product, and the sweep
+    trains all of them as one ensemble (``chunk_size`` = the number of nets: one chunk, one
+    ``Ensemble.fit``), each net measured (final loss) on all rows. The nets are W2's exactly:
+    its initial weights are the ones ``fr.MLP(sizes, init, seed=seeds[k])`` draws
     (:func:`~fastrelu_bench.workloads.make_problem`). ``fr.sweep`` returns rows, not
-    parameters, so the gate uses each row's ``final_loss`` (full data).
+    parameters, so the gate uses each row's ``final_loss`` (full data), in the order of W2's
+    nets (the grid keeps the listed order of zipped pairs).
     """
     import fastrelu as fr
 
     w = problem.workload
     if not problem.ensemble:
         raise ValueError(f"workload: {w.name} is a single-network workload; use prepare_single")
-    arch = _sweep_arch(problem)
+    grid = {**_sweep_arch(problem),
+            ("lr", "seed"): [(float(lr), int(seed)) for lr, seed in zip(problem.lrs, problem.seeds)]}
     data = (problem.X, problem.y)
-    points = [(float(lr), int(seed)) for lr, seed in zip(problem.lrs, problem.seeds)]
 
     def run() -> RunResult:
-        losses = np.empty(len(points))
-        for k, (lr, seed) in enumerate(points):
-            res = fr.sweep({**arch, "lr": [lr], "seed": [seed]}, data=data, steps=w.steps,
-                           batch_size=w.batch_size, optimizer="sgd", loss=w.loss)
-            value = res.column("final_loss")[0]          # NaN for a non-finite net
-            losses[k] = value if np.isfinite(value) else np.inf
+        res = fr.sweep(grid, data=data, steps=w.steps, batch_size=w.batch_size, optimizer="sgd",
+                       loss=w.loss, chunk_size=w.n_nets)
+        value = res.column("final_loss")                  # NaN for a non-finite net
+        losses = np.where(np.isfinite(value), value, np.inf)
         return RunResult(losses, None, full_loss=losses)
 
     return run

@@ -91,7 +91,7 @@ IMPLEMENTATIONS: dict[str, tuple[Implementation, ...]] = {
     "W1": _SINGLE,
     "W2": (
         _impl("fastrelu", "fastrelu: fr.Ensemble", "prepare_ensemble"),
-        _impl("fastrelu-sweep", "fastrelu: fr.sweep, one sweep per net (own lr and seed)", "prepare_sweep"),
+        _impl("fastrelu-sweep", "fastrelu: one fr.sweep of zipped (lr, seed) pairs", "prepare_sweep"),
         _impl("numpy-batched", "NumPy batched matmul over stacked nets", "prepare_ensemble"),
         _impl("torch-baddbmm", "PyTorch stacked nets: baddbmm + autograd", "prepare_baddbmm"),
         _impl("torch-func", "torch.func: stack_module_state + vmap(grad)", "prepare_func"),

@@ -45,6 +45,12 @@ def test_in_process_cluster_gives_the_local_rows(inproc_address, local_rows):
     assert json.dumps(res.rows) == json.dumps(local_rows)
 
 
+def test_a_zipped_grid_on_dask_gives_the_local_rows(inproc_address):
+    grid = {"width": [3, 5], ("lr", "seed"): [(0.05, 2), (6.0, 0), (0.01, 1)]}
+    res = sweep(grid, **SETTINGS, backend="dask", address=inproc_address, chunk_size=2)
+    assert json.dumps(res.rows) == json.dumps(sweep(grid, **SETTINGS).rows)
+
+
 @pytest.mark.parametrize("suffix", [".jsonl", ".arrows"])
 def test_worker_processes_stream_rows_to_out(proc_cluster, local_rows, tmp_path, suffix):
     if suffix == ".arrows":

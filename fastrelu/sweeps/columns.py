@@ -32,7 +32,8 @@ from typing import Any, Iterable, Iterator, Mapping, Sequence
 import numpy as np
 
 from fastrelu import optim
-from fastrelu.sweeps.grid import INITS, KEYS, ORDER, column
+from fastrelu.sweeps.grid import INITS, KEYS
+from fastrelu.sweeps.points import column
 
 #: Metric fields of every row, in order, after the grid keys.
 METRICS: tuple[str, ...] = (
@@ -245,24 +246,48 @@ class Batch:
                      np.concatenate([b.dead for b in batches]), offsets)
 
 
+def _lookup(table: np.ndarray, col: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Position of every value of ``col`` in the sorted distinct values ``table``, and
+    whether it is there."""
+    j = np.minimum(np.searchsorted(table, col), len(table) - 1)
+    return j, table[j] == col
+
+
+def _factor_positions(factor: Any, batch: Batch) -> tuple[np.ndarray, np.ndarray]:
+    """Position of every row among the entries of one grid factor, and whether it is one."""
+    if len(factor.keys) == 1 and isinstance(factor.columns[0], range):
+        values, col = factor.columns[0], batch.cols[factor.keys[0]]
+        rel = col - values.start
+        pos = rel // values.step
+        return pos, (rel % values.step == 0) & (pos >= 0) & (pos < len(values))
+    # Codes of the factor's entries and of the rows, key by key: the code of the keys so far
+    # is re-numbered densely after every key (below len(factor)**2, no overflow).
+    n = len(factor)
+    entry, row, ok = np.zeros(n, np.int64), np.zeros(len(batch), np.int64), np.ones(len(batch), np.bool_)
+    for key, values in zip(factor.keys, factor.columns):
+        table = encode(key, values)
+        distinct = np.unique(table)
+        j, found = _lookup(distinct, batch.cols[key])
+        entry = entry * len(distinct) + np.searchsorted(distinct, table)
+        row = row * len(distinct) + j
+        codes = np.unique(entry)
+        j, found2 = _lookup(codes, row)
+        ok &= found & found2
+        entry, row = np.searchsorted(codes, entry), j
+    position = np.empty(n, np.int64)
+    position[entry] = np.arange(n)  # entries are distinct: their codes are a permutation
+    return position[row], ok
+
+
 def grid_indices(grid: Any, batch: Batch) -> np.ndarray:
     """Position of every row's point in ``grid``'s canonical order (int64), -1 for a point the
     grid does not hold: :meth:`~fastrelu.sweeps.grid.Grid.index_of` by index arithmetic over
-    whole columns (a range of seeds stays a range)."""
+    whole columns (a range of seeds stays a range; zipped keys are matched together)."""
     n = len(batch)
     index = np.zeros(n, np.int64)
     ok = np.ones(n, np.bool_)
-    for key in ORDER:
-        values, col = grid.values[key], batch.cols[key]
-        if isinstance(values, range):
-            rel = col - values.start
-            pos = rel // values.step
-            ok &= (rel % values.step == 0) & (pos >= 0) & (pos < len(values))
-        else:
-            table = encode(key, values)
-            sorter = np.argsort(table, kind="stable")
-            j = np.minimum(np.searchsorted(table[sorter], col), len(table) - 1)
-            ok &= table[sorter][j] == col
-            pos = sorter[j]
-        index = index * len(values) + np.where(ok, pos, 0)
+    for factor in grid.factors:
+        pos, found = _factor_positions(factor, batch)
+        ok &= found
+        index = index * len(factor) + np.where(ok, pos, 0)
     return np.where(ok, index, -1)

@@ -19,7 +19,7 @@ from fastrelu.ensemble import Ensemble
 from fastrelu.kernels.layout import C_OFF, OUT
 from fastrelu.network import LOSS_CODES, MLP
 from fastrelu.sweeps.columns import METRICS, Batch
-from fastrelu.sweeps.grid import column
+from fastrelu.sweeps.points import column
 from fastrelu.training import fit
 
 #: Dataset names ``sweep(data=...)`` accepts (``fastrelu.data.make(name)`` with its defaults).

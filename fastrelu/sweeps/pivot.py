@@ -15,7 +15,7 @@ import numpy as np
 
 from fastrelu import _validation as v
 from fastrelu.sweeps.columns import FIELDS, VOCAB, Batch, encode, public
-from fastrelu.sweeps.grid import KEYS
+from fastrelu.sweeps.grid import KEYS, key_values
 
 AGGS: dict[str, Callable[[np.ndarray], float]] = {
     "mean": np.mean, "sum": np.sum, "median": np.median, "min": np.min, "max": np.max,
@@ -94,7 +94,7 @@ def pivot(batches: Callable[[tuple], Iterable[Batch]], grid: Mapping[str, Any], 
     """The :class:`Pivot` of the rows ``batches(fields)`` yields in grid order (see
     :meth:`~fastrelu.sweeps.result.SweepResult.pivot`)."""
     index, columns, metric, agg, where = check_args(index, columns, metric, agg, where)
-    row_labels, col_labels = sorted(grid[index]), sorted(grid[columns])
+    row_labels, col_labels = sorted(key_values(grid, index)), sorted(key_values(grid, columns))
     fields = tuple(dict.fromkeys((index, columns, metric, *where)))
     n_cells = len(row_labels) * len(col_labels)
     cell_type = np.int16 if n_cells < 1 << 15 else np.int64  # small: a radix sort below

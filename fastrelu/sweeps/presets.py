@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from fastrelu import _validation as v
-from fastrelu.sweeps.grid import KEYS
+from fastrelu.sweeps.grid import KEYS, key_values
 from fastrelu.sweeps.result import Pivot, SweepResult
 
 
@@ -116,7 +116,7 @@ def default_tables(result: SweepResult, metric: str = "collapsed") -> tuple:
     split = tuple(keys[2:])
     n_splits = 1
     for k in split:
-        n_splits *= len(result.grid[k])
+        n_splits *= len(key_values(result.grid, k))
     if n_splits > MAX_SPLITS:
         split = ()
     title = "P(collapsed)" if metric == "collapsed" else f"mean {metric}"
@@ -127,7 +127,7 @@ def summarize(result: SweepResult, specs: tuple) -> list[tuple[str, Pivot]]:
     """Compute every table of ``specs``: a list of ``(title, Pivot)``."""
     out = []
     for spec in specs:
-        values = [result.grid[k] for k in spec.split]
+        values = [key_values(result.grid, k) for k in spec.split]
         for combo in itertools.product(*values):
             where = dict(zip(spec.split, combo))
             label = ", ".join(f"{k}={v}" for k, v in where.items())

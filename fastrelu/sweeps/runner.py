@@ -78,7 +78,13 @@ def sweep(
         ``init``, ``lr``, ``seed``, ``optimizer``, ``residual``, ``batchnorm``, ``bias`` (the
         initial bias value). Left-out keys take defaults (width 16, depth 3, init "he", lr
         0.01, seed 0, optimizer from ``optimizer=``, no residual, no batchnorm, bias 0).
-        Points of one architecture are trained together as one ensemble (one task).
+        Zipped keys: a tuple of keys maps to a list of tuples, one value per key, e.g.
+        ``{("lr", "seed"): [(0.01, 0), (0.1, 1)]}``; those keys take exactly the listed
+        combinations (in that order), which are crossed with the other entries like one key.
+        Points of one architecture are trained together as one ensemble (one task of at most
+        ``chunk_size`` points); zipped ``init``, ``bias``, ``lr`` and ``seed`` stay in their
+        architecture's ensembles, while each listed tuple of a zip holding an architecture key
+        (``width``, ``depth``, ...) is an architecture of its own.
     data : {"teacher", "abs1d"} or (X, y)
         A dataset of ``fastrelu.data`` or arrays. Every point trains on the same data.
     steps : int
@@ -132,6 +138,16 @@ def sweep(
     >>> res = fr.sweep({"lr": [0.01, 10.0], "seed": range(4)}, steps=50)
     >>> res.pivot("seed", "lr", "collapsed").values.mean(axis=0).tolist()
     [0.0, 1.0]
+
+    Each net its own learning rate and seed: the pairs, not their product (four nets, one
+    ensemble), rows in the order listed:
+
+    >>> pairs = [(0.01, 0), (0.03, 1), (0.1, 2), (10.0, 3)]
+    >>> res = fr.sweep({("lr", "seed"): pairs}, steps=50)
+    >>> len(res), res.varying
+    (4, ('lr', 'seed'))
+    >>> res.column("collapsed").tolist()
+    [False, False, False, True]
     """
     t0 = time.perf_counter()
     g = Grid(grid, optimizer=optimizer)
