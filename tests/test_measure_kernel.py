@@ -97,7 +97,8 @@ def test_blas_sized_nets_measure_in_one_group_with_the_bits_of_any_grouping():
     t = ens._template
     assert new_measure_workspace(t._arch, ens.params, 1500, 1).out.shape[0] == 1
     one_group = run(ens, X, targets, labels, MSE)
-    ws = MeasureWorkspace(*stacked(new_workspace(t._arch, BLOCK_ROWS, ens.params), 3), np.empty((3, 1500, 1), np.float32))
+    ws = MeasureWorkspace(*stacked(new_workspace(t._arch, BLOCK_ROWS, ens.params), 3), np.empty((3, 1500, 1), np.float32),
+                          np.empty((3, ens.running.shape[-1]), np.int32))
     nets = structs.network(ens.params, ens.running, t._arch, t.residual_scale)
     three = np.empty((3, ens.running.shape[-1]), np.float32), np.empty(3), np.empty(3), np.empty(3, np.bool_)
     stack(nets, structs.data(X, targets, labels, MSE), ws, *three)

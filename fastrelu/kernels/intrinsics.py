@@ -39,20 +39,48 @@ def umulhi(typingctx, a, b):
     return types.uint64(a, b), codegen
 
 
+def _key_width(x):
+    return {types.float32: 32, types.float64: 64}.get(x)
+
+
 @intrinsic
-def float_from_bits(typingctx, k):
-    """The float32 (int32 ``k``) or float64 (int64 ``k``) whose bit pattern is ``k``."""
-    if k == types.int32:
-        ret = types.float32
-    elif k == types.int64:
-        ret = types.float64
-    else:
+def ordered_key(typingctx, x):
+    """An integer that orders as the float ``x`` does (int32 for float32, int64 for float64):
+    the bits of ``x`` with the magnitude bits flipped when the sign is set; NaN maps to the
+    largest integer. An integer maximum of keys vectorizes where a float maximum stays scalar
+    (LLVM needs fastmath for that, and fastmath makes NaN checks unreliable). ``-0`` orders just
+    below ``+0``."""
+    width = _key_width(x)
+    if width is None:
+        return None
+    ret = types.int32 if width == 32 else types.int64
+
+    def codegen(context, builder, signature, args):
+        it = ir.IntType(width)
+        bits = builder.bitcast(args[0], it)
+        flip = builder.and_(builder.ashr(bits, ir.Constant(it, width - 1)), ir.Constant(it, 2 ** (width - 1) - 1))
+        key = builder.xor(bits, flip)
+        is_nan = builder.fcmp_unordered("uno", args[0], args[0])
+        return builder.select(is_nan, ir.Constant(it, 2 ** (width - 1) - 1), key)
+
+    return ret(x), codegen
+
+
+@intrinsic
+def from_ordered_key(typingctx, k, like):
+    """The float (of the type of ``like``) whose :func:`ordered_key` is ``k``; the key of NaN
+    gives a NaN (bits ``0x7fffffff`` for float32)."""
+    width = _key_width(like)
+    if width is None or k != (types.int32 if width == 32 else types.int64):
         return None
 
     def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], context.get_value_type(ret))
+        it = ir.IntType(width)
+        key = args[0]
+        flip = builder.and_(builder.ashr(key, ir.Constant(it, width - 1)), ir.Constant(it, 2 ** (width - 1) - 1))
+        return builder.bitcast(builder.xor(key, flip), context.get_value_type(like))
 
-    return ret(k), codegen
+    return like(k, like), codegen
 
 
 @intrinsic

@@ -28,6 +28,7 @@ from fastrelu.kernels.evaluate import BLOCK_ROWS
 from fastrelu.kernels.layout import C_OFF, CROSS_ENTROPY, IN, KIND, OUT, OUTPUT
 from fastrelu.kernels.narrow import forward_narrow, qualifies
 from fastrelu.kernels.network import block, forward
+from fastrelu.kernels.intrinsics import from_ordered_key, ordered_key
 from fastrelu.kernels.structs import WT, Workspace, member_network, stacked
 from fastrelu.kernels.workspace import new_workspace
 
@@ -46,6 +47,12 @@ class MeasureWorkspace(NamedTuple):
     scratch: np.ndarray
     batch_stats: np.ndarray
     out: np.ndarray             #: (G, n, n_out)
+    keys: np.ndarray            #: (G, units): ``intrinsics.ordered_key`` of the largest pre-activations
+
+
+def key_dtype(dtype) -> type:
+    """The integer type of ``intrinsics.ordered_key`` for floats of ``dtype``."""
+    return np.int32 if np.dtype(dtype) == np.float32 else np.int64
 
 
 class NarrowWorkspace(NamedTuple):
@@ -75,7 +82,8 @@ def new_measure_workspace(arch, params, n_rows: int, n_out: int) -> "MeasureWork
         groups = 1
     one = new_workspace(arch, rows, params)
     ws = stacked(one, groups)
-    return MeasureWorkspace(*ws, np.empty((groups, n_rows, n_out), params.dtype))
+    return MeasureWorkspace(*ws, np.empty((groups, n_rows, n_out), params.dtype),
+                            np.empty((groups, int(arch[-1, C_OFF] + arch[-1, OUT])), key_dtype(params.dtype)))
 
 
 def measure_stack(nets, data, ws, max_pre, out_std, mean_loss, finite):
@@ -99,7 +107,7 @@ def _measure_stack(nets, data, ws, max_pre, out_std, mean_loss, finite, train):
         w = Workspace(ws.outputs[g], ws.preacts[g], ws.normalized[g], ws.scratch[g], ws.batch_stats[g])
         for k in range(g * k_total // groups, (g + 1) * k_total // groups):
             net = member_network(nets, k)
-            _forward_all(net, data.X, w, ws.out[g], max_pre[k], train)
+            _forward_all(net, data.X, w, ws.out[g], max_pre[k], ws.keys[g], train)
             out = ws.out[g]
             finite[k] = _all_finite(net.params) and _all_finite(out)
             out_std[k] = _output_std(out)
@@ -123,13 +131,17 @@ def _measure_narrow(nets, data, xt, ws, max_pre, out_std, mean_loss, finite):
 
 
 @njit(**JIT)
-def _forward_all(net, X, w, out, max_pre, train):
-    """Outputs of every row into ``out``; per unit the largest pre-activation into ``max_pre``."""
+def _forward_all(net, X, w, out, max_pre, keys, train):
+    """Outputs of every row into ``out``; per unit the largest pre-activation into ``max_pre``
+    (NaN if any was NaN), kept meanwhile as ``ordered_key`` integers in ``keys``: an integer
+    maximum vectorizes across the units of a row, the float one with its NaN test did not
+    (512 nets 10-32-32-32-1 on 2048 rows, the whole measurement: 0.186 -> 0.171 s)."""
     arch = net.arch
     n = X.shape[0]
     rows = min(n, BLOCK_ROWS)
-    for c in range(max_pre.shape[0]):
-        max_pre[c] = -np.inf
+    lowest = ordered_key(max_pre.dtype.type(-np.inf))
+    for c in range(keys.shape[0]):
+        keys[c] = lowest
     for r0 in range(0, n, max(rows, 1)):
         r1 = min(n, r0 + rows)
         m = r1 - r0
@@ -139,16 +151,17 @@ def _forward_all(net, X, w, out, max_pre, train):
             if arch[l, KIND] == OUTPUT:
                 continue
             u = block(w.preacts, m, arch, l)
-            c0 = arch[l, C_OFF]
+            kl = keys[arch[l, C_OFF]:arch[l, C_OFF] + arch[l, OUT]]
             for r in range(m):
-                for j in range(arch[l, OUT]):
-                    v = u[r, j]
-                    cur = max_pre[c0 + j]
-                    if v > cur or v != v:
-                        max_pre[c0 + j] = v
+                for j in range(kl.shape[0]):
+                    key = ordered_key(u[r, j])
+                    kl[j] = key if key > kl[j] else kl[j]
         for r in range(m):
             for j in range(o.shape[1]):
                 out[r0 + r, j] = o[r, j]
+    like = max_pre.dtype.type(0)
+    for c in range(max_pre.shape[0]):
+        max_pre[c] = from_ordered_key(keys[c], like)
 
 
 @njit(**JIT)
