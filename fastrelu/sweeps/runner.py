@@ -166,7 +166,7 @@ def sweep(
     config = {"data": ds.name, "data_sha256": ds.digest, "dtype": "float32", **settings}
     settings["engine"] = engine  # not part of config: every engine gives the same rows
     result = SweepResult(g.to_dict(), config, g.varying)
-    _preflight(g, ds, settings)
+    _preflight(g, ds, settings, archs=1 if backend == "local" and steps == 0 else PREFLIGHT_ARCHS)
 
     journal = open_journal(jpath, config) if jpath is not None else None
     by_file = journal is not None and hasattr(journal, "spans")  # rows read back from the journal
@@ -241,13 +241,15 @@ def _resume(journal: Any, g: Grid, result: SweepResult, file_index: "list | None
 PREFLIGHT_ARCHS = 16
 
 
-def _preflight(g: Grid, ds: Dataset, settings: dict) -> None:
+def _preflight(g: Grid, ds: Dataset, settings: dict, archs: int = PREFLIGHT_ARCHS) -> None:
     """Fail before any work on settings ``fr.fit`` would reject mid-sweep, and compile (and
     cache) the kernels in this process before workers need them: one net and one step per
-    architecture, for the first few architectures."""
+    architecture, for the first ``archs`` architectures. A local sweep at initialization needs
+    one (no training settings to check; the rest compiles where it runs): each of these calls
+    starts parallel kernels, which cost about 8 ms each on a busy machine."""
     if settings["steps"] > 0:
         v.check_batchnorm_batches(True in g.values["batchnorm"], ds.X.shape[0], settings["batch_size"])
-    for arch, point in itertools.islice(g.first_points(), PREFLIGHT_ARCHS):
+    for arch, point in itertools.islice(g.first_points(), archs):
         try:
             train_group(arch, [point], ds, **{**settings, "steps": min(settings["steps"], 1)})
         except (ValueError, TypeError) as exc:
