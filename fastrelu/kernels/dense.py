@@ -240,7 +240,7 @@ def nn_product(dz, W, dh, bias, use_bias):
         for k0 in range(k32, k8, 8):
             micro_input_grad.nn_4_8(dz, W, dh, o, r4, k0, n_out, bias, use_bias)
     if r4 < n:
-        input_grad_rows(dz, W, dh, r4, n, 0, k8, bias, use_bias)
+        input_grad_rows(dz, W, dh, r4, n, o, k8, bias, use_bias)   # o: one int64 specialization
     if k8 == n_in:
         return
     if n_in >= 8:
