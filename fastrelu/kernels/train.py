@@ -23,7 +23,7 @@ from fastrelu.kernels.structs import (DH_A, DH_B, DZ, WT, Data, Network, Workspa
 from fastrelu.kernels.workspace import (new_chunks, new_step_workspace, new_workspace,
                                         use_chunks)
 
-__all__ = ["PARALLEL", "SERIAL", "batch_loss_grad", "chunked_loss_grad", "new_workspace",
+__all__ = ["CHUNKED", "NO_CHUNKS", "PARALLEL", "SERIAL", "batch_loss_grad", "chunked_loss_grad", "new_workspace",
            "parallel_worthwhile", "run_steps", "serial_gradient", "serial_loss_grad", "train",
            "use_chunks"]
 
@@ -33,6 +33,12 @@ __all__ = ["PARALLEL", "SERIAL", "batch_loss_grad", "chunked_loss_grad", "new_wo
 #: never compiles the parallel kernel. Python callers pass a bool to :func:`train`.
 PARALLEL = True
 SERIAL = None
+#: Whether some batch of a run may take the chunked path (``CHUNKED``) or none does
+#: (``NO_CHUNKS``, numba type none): with ``NO_CHUNKS`` numba prunes the whole chunked path
+#: from the step loop before compiling it (the scenarios' batches of 32 rows never take it;
+#: compiling it cost about 1 s of their cold start).
+CHUNKED = True
+NO_CHUNKS = None
 
 
 # Positional, unlike the kernels: tests/test_network_kernels.py and test_determinism.py call
@@ -206,11 +212,13 @@ def gather(data, idx, batch):
 
 
 @njit(**JIT)
-def run_steps(net, data, sched, opt, losses, ws, parallel):
+def run_steps(net, data, sched, opt, losses, ws, parallel, chunked):
     """The step loop: ``structs.Network``, ``Data``, ``Schedule``, ``Optimizer``, the losses
     per step and a ``StepWorkspace`` (:func:`workspace.new_step_workspace`).
 
-    ``parallel`` is ``PARALLEL`` or ``SERIAL`` (see there). Returns ``(steps_run, diverged)``.
+    ``parallel`` is ``PARALLEL`` or ``SERIAL``, ``chunked`` is ``CHUNKED`` or ``NO_CHUNKS``
+    (``NO_CHUNKS`` only if no batch takes the chunked path; see there). Returns
+    ``(steps_run, diverged)``.
     """
     # Borrowed views of everything the loop touches (see ``borrow``): none of them leaves
     # this function, and the caller holds the arrays.
@@ -229,7 +237,7 @@ def run_steps(net, data, sched, opt, losses, ws, parallel):
         batch = Data(view2d(ws.x, o, n, n_in), view2d(ws.targets, o, n, n_y), ws.labels[:n],
                      data.loss)
         gather(data, sched.order[a:a + n], batch)
-        if use_chunks(net.arch, n):
+        if chunked is not NO_CHUNKS and use_chunks(net.arch, n):
             if parallel is SERIAL:
                 for c in range(N_CHUNKS):
                     chunks.losses[c] = serial_gradient(net, chunk(batch, c), n, chunks.grads[c],
@@ -259,5 +267,8 @@ def train(net, data, sched, opt, losses, parallel):
     chunks use all threads (same bits either way).
     """
     ws = new_step_workspace(net.arch, net.params, data, sched.starts)
+    # ``fit`` passes ``parallel`` true exactly when some batch of the whole run is chunked,
+    # so all its calls compile one variant of the step loop.
+    chunked = CHUNKED if parallel or parallel_worthwhile(net.arch, sched.starts) else NO_CHUNKS
     # Called from Python, not compiled: one call level less for numba to re-optimize.
-    return run_steps(net, data, sched, opt, losses, ws, PARALLEL if parallel else SERIAL)
+    return run_steps(net, data, sched, opt, losses, ws, PARALLEL if parallel else SERIAL, chunked)
