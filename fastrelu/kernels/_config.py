@@ -222,7 +222,7 @@ def _numba_only(folder: str, cutoff: float) -> bool:
 
 
 #: Entry kernels whose cache index marks a warm start, per kind of work.
-CACHE_ENTRIES = {"fit": "train.run_steps", "ensemble": "ensemble.train_ensemble"}
+CACHE_ENTRIES = {"fit": "train.run_steps", "ensemble": "ensemble.ensemble_steps"}
 
 
 def cache_has(entry: str, folder: str | None = None) -> bool:

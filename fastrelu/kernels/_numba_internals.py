@@ -25,6 +25,13 @@ Code-generation internals (``intrinsics.py``)
     ``itemsize``, ``data``, ``shape``, ``strides``) and ``populate_array``'s keywords.
     Check: tests/test_intrinsics.py and the kernel oracle tests.
 
+BLAS (``intrinsics.matmul_into``)
+    ``dot_3_mm``, ``ensure_blas`` and ``make_contiguous`` (``numba.np.linalg``): numba's
+    lowering of ``np.dot(a, b, out)`` for matrices, called from an intrinsic
+    (:func:`blas_matmul`). On an upgrade check their signatures ``(context, builder, sig,
+    args)`` and that ``np.dot``'s three-argument overload still lowers through them.
+    Check: tests/test_kernels.py (wide layers) and the W3 benchmark.
+
 Compiler settings (``dense.py``)
     ``config`` (``numba.core.config``): ``config.SLP_VECTORIZE`` is switched on around each
     compilation of the generated microkernels (numba leaves LLVM's SLP vectorizer off), and
@@ -59,7 +66,7 @@ from numba.core import cgutils, config, types
 from numba.core.extending import intrinsic
 from numba.core.imputils import impl_ret_borrowed
 
-__all__ = ["NUMBA_TESTED", "cgutils", "config", "impl_ret_borrowed", "intrinsic", "ir",
+__all__ = ["NUMBA_TESTED", "blas_matmul", "cgutils", "config", "impl_ret_borrowed", "intrinsic", "ir",
            "make_array", "numba_version_tested", "populate_array", "register_cache_locator",
            "types"]
 
@@ -102,6 +109,23 @@ def populate_array(array, **fields):
     from numba.np.arrayobj import populate_array as _populate_array
 
     return _populate_array(array, **fields)
+
+
+def blas_matmul(context, builder, signature, args):
+    """Lower ``np.dot(a, b, out)`` for 2-D ``a`` and ``b`` as numba does: its own codegen
+    (``numba.np.linalg``: ``ensure_blas``, ``make_contiguous``, ``dot_3_mm``), so the very
+    same BLAS calls (gemm, or gemv/dot for a one-row or one-column operand).
+
+    Called directly from an intrinsic (``intrinsics.matmul_into``) instead of through
+    ``np.dot``: numba types ``np.dot`` through its overloads and compiles a separate
+    function per layout combination, each linked into, and re-optimized and re-emitted
+    with, every kernel above it. Imported on use, as :func:`make_array`.
+    """
+    from numba.np.linalg import dot_3_mm, ensure_blas, make_contiguous
+
+    ensure_blas()
+    with make_contiguous(context, builder, signature, args) as (signature, args):
+        return dot_3_mm(context, builder, signature, args)
 
 
 class _FolderLocator(_caching._SourceFileBackedLocatorMixin, _caching._CacheLocator):

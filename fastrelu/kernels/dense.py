@@ -5,8 +5,9 @@ Small layers are computed in register blocks by the generated microkernels of
 registers for the whole reduction, no stores inside it, no allocation); the forward pass
 transposes ``W`` into scratch and uses the input-gradient kernels. The edges that do not fill
 a block use plain loops. Layers with at least ``BLAS_MIN_MACS`` multiply-adds go to BLAS through
-``np.dot``. The path and the summation order depend on the shapes only, so a given problem
-always gives the same bits, whatever the thread count.
+``intrinsics.matmul_into`` (numba's lowering of ``np.dot``). The path and the summation order
+depend on the shapes only, so a given problem always gives the same bits, whatever the thread
+count.
 
 The microkernels need LLVM's SLP vectorizer, which numba leaves off by default
 (``NUMBA_SLP_VECTORIZE=0``). Their dispatchers are wrapped so that each compilation (on first
@@ -23,7 +24,7 @@ from numba import njit
 from fastrelu.kernels import micro_input_grad, micro_weight_grad
 from fastrelu.kernels._config import INLINE, BLAS_MIN_MACS, JIT, STRICT_JIT
 from fastrelu.kernels._numba_internals import config as _numba_config
-from fastrelu.kernels.intrinsics import as_matrix, fma, transpose8, transpose16
+from fastrelu.kernels.intrinsics import as_matrix, fma, matmul_into, transpose8, transpose16
 
 
 @contextlib.contextmanager
@@ -86,7 +87,7 @@ def linear_forward(h, W, b, z, wt):
     n, n_in = h.shape
     n_out = W.shape[0]
     if use_blas(n, n_in, n_out):
-        np.dot(h, W.T, z)
+        matmul_into(h, W.T, z)
         for r in range(n):
             for j in range(n_out):
                 z[r, j] += b[j]
@@ -194,7 +195,7 @@ def linear_backward_params(dz, h, dW, db, wt):
     n, n_in = h.shape
     n_out = dz.shape[1]
     if use_blas(n, n_in, n_out):
-        np.dot(dz.T, h, dW)
+        matmul_into(dz.T, h, dW)
     elif n_in < 32 and n_out >= 32:
         dWT = scratch_matrix(wt, n_in, n_out)
         tn_product(h, dz, dWT)
@@ -255,7 +256,7 @@ def linear_backward_input(dz, W, dh):
     n, n_out = dz.shape
     n_in = W.shape[1]
     if use_blas(n, n_in, n_out):
-        np.dot(dz, W, dh)
+        matmul_into(dz, W, dh)
         return
     if n == 0:
         return
@@ -280,7 +281,7 @@ def nn_product(dz, W, dh, bias, use_bias):
         for k0 in range(k32, k8, 8):
             micro_input_grad.nn_4_8(dz, W, dh, o, r4, k0, n_out, bias, use_bias)
     if r4 < n:
-        input_grad_rows(dz, W, dh, r4, n, 0, k8, bias, use_bias)
+        input_grad_rows(dz, W, dh, r4, n, o, k8, bias, use_bias)   # o: one int64 specialization
     if k8 == n_in:
         return
     if n_in >= 8:

@@ -13,7 +13,7 @@ from numba import njit, prange
 from fastrelu.kernels._config import PJIT
 from fastrelu.kernels.structs import (member_network, member_optimizer, member_schedule,
                                       member_workspace, stacked)
-from fastrelu.kernels.train import SERIAL, run_steps
+from fastrelu.kernels.train import CHUNKED, NO_CHUNKS, SERIAL, parallel_worthwhile, run_steps
 from fastrelu.kernels.workspace import new_step_workspace
 
 
@@ -24,14 +24,25 @@ def stack_workspaces(nets, data, starts):
     return stacked(new_step_workspace(nets.arch, params[0], data, starts), params.shape[0])
 
 
-@njit(**PJIT)
 def train_ensemble(nets, data, schedules, optimizers, losses, steps_run, diverged, ws):
+    """Train network ``k`` on rows ``schedules.order[k, starts[s]:starts[s+1]]`` at step ``s``
+    (see :func:`ensemble_steps`).
+
+    Without a batch that takes the chunked path, the step loop is the variant ``fit``
+    compiles for such runs (``train.NO_CHUNKS``), so a sweep after a fit reuses it.
+    """
+    chunked = CHUNKED if parallel_worthwhile(nets.arch, schedules.starts) else NO_CHUNKS
+    ensemble_steps(nets, data, schedules, optimizers, losses, steps_run, diverged, ws, chunked)
+
+
+@njit(**PJIT)
+def ensemble_steps(nets, data, schedules, optimizers, losses, steps_run, diverged, ws, chunked):
     """Train network ``k`` on rows ``schedules.order[k, starts[s]:starts[s+1]]`` at step ``s``.
 
     The structures are stacked (``structs.member_network`` ...): ``nets`` params (K, P) and running
     (K, 2, T); ``schedules.order`` (K, len); ``optimizers`` kind (K,), hyper (K, NHYPER),
     buffers (K, 2, P); ``ws`` from :func:`stack_workspaces`. ``losses`` is (K, steps). Writes
-    ``steps_run[k]`` and ``diverged[k]``.
+    ``steps_run[k]`` and ``diverged[k]``. ``chunked``: ``train.CHUNKED`` or ``NO_CHUNKS``.
     """
     K = nets.params.shape[0]
     # Only reads through the structures' fields in here: numba 0.68 loses stores made
@@ -39,6 +50,6 @@ def train_ensemble(nets, data, schedules, optimizers, losses, steps_run, diverge
     for k in prange(K):
         ran, div = run_steps(member_network(nets, k), data, member_schedule(schedules, k),
                              member_optimizer(optimizers, k), losses[k], member_workspace(ws, k),
-                             SERIAL)
+                             SERIAL, chunked)
         steps_run[k] = ran
         diverged[k] = div

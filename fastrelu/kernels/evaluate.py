@@ -10,6 +10,10 @@ from fastrelu.kernels.workspace import new_workspace
 
 BLOCK_ROWS = 256
 
+#: ``network.block`` as Python (its call goes to the compiled ``view2d``): calling the inlined
+#: kernel from Python would compile it on its own, one more compilation and cache entry.
+_block = block.py_func
+
 
 def predict(net, X, out, hidden, record, train=False):
     """Write the output of ``net`` (a ``structs.Network``) for every row of ``X`` into ``out``
@@ -40,4 +44,4 @@ def predict(net, X, out, hidden, record, train=False):
             for l in range(arch.shape[0]):
                 if arch[l, KIND] != OUTPUT:
                     c = arch[l, C_OFF]
-                    hidden[r0:r1, c:c + arch[l, OUT]] = block(source, m, arch, l)
+                    hidden[r0:r1, c:c + arch[l, OUT]] = _block(source, m, arch, l)

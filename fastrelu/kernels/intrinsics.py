@@ -7,8 +7,8 @@ an explicit ``llvm.fma`` call is the same instruction either way, and vectorizes
 """
 from __future__ import annotations
 
-from fastrelu.kernels._numba_internals import (cgutils, impl_ret_borrowed, intrinsic, ir,
-                                               make_array, populate_array, types)
+from fastrelu.kernels._numba_internals import (blas_matmul, cgutils, impl_ret_borrowed,
+                                               intrinsic, ir, make_array, populate_array, types)
 
 
 @intrinsic
@@ -81,6 +81,22 @@ def from_ordered_key(typingctx, k, like):
         return builder.bitcast(builder.xor(key, flip), context.get_value_type(like))
 
     return like(k, like), codegen
+
+
+@intrinsic
+def matmul_into(typingctx, a, b, out):
+    """``np.dot(a, b, out)`` for matrices ``a`` (m, k), ``b`` (k, n) and C-contiguous ``out``
+    (m, n) of one float dtype, ``a`` and ``b`` C or F: numba's own lowering of that call (the
+    same BLAS calls, the same bits; see ``_numba_internals.blas_matmul``) without compiling
+    ``np.dot``'s overloads as separate functions (about 1 s of a cold start for the three
+    uses in ``dense``). Shapes are checked at run time as ``np.dot`` checks them.
+    """
+    arrays = (a, b, out)
+    if not (all(isinstance(x, types.Array) and x.ndim == 2 for x in arrays)
+            and isinstance(a.dtype, types.Float) and a.dtype == b.dtype == out.dtype
+            and a.layout in "CF" and b.layout in "CF" and out.layout == "C"):
+        return None
+    return out(a, b, out), blas_matmul
 
 
 @intrinsic

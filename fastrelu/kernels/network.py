@@ -7,6 +7,7 @@ values, viewed as ``(n, out)`` (:func:`block`).
 """
 from __future__ import annotations
 
+import numpy as np
 from numba import njit
 
 from fastrelu.kernels._config import INLINE, JIT
@@ -139,14 +140,15 @@ def backward(theta, arch, res_scale, x, outputs, preacts, normalized, stats, dou
     """
     n = x.shape[0]
     L = arch.shape[0]
-    dh = view2d(dh_a, 0, n, arch[L - 1, OUT])
+    o = np.int64(0)   # not a literal 0: that would compile a second view2d (Literal[int](0))
+    dh = view2d(dh_a, o, n, arch[L - 1, OUT])
     copy_into(dout, dh)
     cur_is_a = True
     for l in range(L - 1, -1, -1):
         m = arch[l, OUT]
         k_in = arch[l, IN]
         c = arch[l, C_OFF]
-        dz = view2d(dz_buf, 0, n, m)
+        dz = view2d(dz_buf, o, n, m)
         kind = arch[l, KIND]
         if kind == OUTPUT:
             copy_into(dh, dz)
@@ -169,7 +171,7 @@ def backward(theta, arch, res_scale, x, outputs, preacts, normalized, stats, dou
         hin = x if l == 0 else block(outputs, n, arch, l - 1)
         linear_backward_params(dz, hin, weight(grad, arch, l), vec(grad, arch, l, B_OFF), wt)
         if l > 0:
-            nxt = view2d(dh_b if cur_is_a else dh_a, 0, n, k_in)
+            nxt = view2d(dh_b if cur_is_a else dh_a, o, n, k_in)
             linear_backward_input(dz, weight(theta, arch, l), nxt)
             if kind == RESIDUAL:
                 for r in range(n):

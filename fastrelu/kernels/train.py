@@ -23,7 +23,7 @@ from fastrelu.kernels.structs import (DH_A, DH_B, DZ, WT, Data, Network, Workspa
 from fastrelu.kernels.workspace import (new_chunks, new_step_workspace, new_workspace,
                                         use_chunks)
 
-__all__ = ["PARALLEL", "SERIAL", "batch_loss_grad", "chunked_loss_grad", "new_workspace",
+__all__ = ["CHUNKED", "NO_CHUNKS", "PARALLEL", "SERIAL", "batch_loss_grad", "chunked_loss_grad", "new_workspace",
            "parallel_worthwhile", "run_steps", "serial_gradient", "serial_loss_grad", "train",
            "use_chunks"]
 
@@ -33,6 +33,12 @@ __all__ = ["PARALLEL", "SERIAL", "batch_loss_grad", "chunked_loss_grad", "new_wo
 #: never compiles the parallel kernel. Python callers pass a bool to :func:`train`.
 PARALLEL = True
 SERIAL = None
+#: Whether some batch of a run may take the chunked path (``CHUNKED``) or none does
+#: (``NO_CHUNKS``, numba type none): with ``NO_CHUNKS`` numba prunes the whole chunked path
+#: from the step loop before compiling it (the scenarios' batches of 32 rows never take it;
+#: compiling it cost about 1 s of their cold start).
+CHUNKED = True
+NO_CHUNKS = None
 
 
 # Positional, unlike the kernels: tests/test_network_kernels.py and test_determinism.py call
@@ -64,7 +70,7 @@ def batch_loss_grad(params, arch, residual_scale, X, targets, labels, loss, runn
         rows = structs.data(X[r0:r1], targets[r0:r1], labels[r0:r1], loss)
         chunks.losses[c] = _serial_gradient(net, rows, n, chunks.grads[c],
                                             chunk_workspace.py_func(chunks, c))
-    return reduce_chunks(chunks, grad)
+    return reduce_chunks_numpy(chunks, grad)
 
 
 @njit(**INLINE)
@@ -84,7 +90,7 @@ def serial_gradient(net, batch, denom, grad, ws):
     # np.bool_: a plain True would be typed Literal[bool] and compile a second forward
     out = forward(theta, arch, scale, x, ws.outputs, ws.preacts, ws.normalized, ws.batch_stats,
                   net.running, np.bool_(True), G[WT])
-    dout = view2d(G[DZ], 0, n, out.shape[1])
+    dout = view2d(G[DZ], np.int64(0), n, out.shape[1])   # int64, as view2d's other calls
     loss = loss_and_grad(batch.loss, out, batch.targets, batch.labels, denom, dout)
     # (backward reads dout, in row DZ, before it first writes that row)
     backward(theta, arch, scale, x, ws.outputs, ws.preacts, ws.normalized, ws.batch_stats, dout,
@@ -151,6 +157,19 @@ def reduce_chunks(chunks, grad):
     return loss
 
 
+def reduce_chunks_numpy(chunks, grad):
+    """:func:`reduce_chunks` in NumPy, for Python callers: the same additions in the same
+    order (same bits), without compiling ``reduce_chunks`` on its own (about 0.3 s of a cold
+    start, and one more cache entry to load on every warm start)."""
+    parts = chunks.grads
+    grad[:] = parts[0]
+    loss = chunks.losses[0]
+    for c in range(1, N_CHUNKS):
+        grad += parts[c]
+        loss += chunks.losses[c]
+    return loss
+
+
 @njit(**PJIT)
 def chunked_loss_grad(net, batch, grad, chunks):
     """Loss and gradient over ``N_CHUNKS`` fixed row chunks in parallel, reduced in order.
@@ -193,11 +212,13 @@ def gather(data, idx, batch):
 
 
 @njit(**JIT)
-def run_steps(net, data, sched, opt, losses, ws, parallel):
+def run_steps(net, data, sched, opt, losses, ws, parallel, chunked):
     """The step loop: ``structs.Network``, ``Data``, ``Schedule``, ``Optimizer``, the losses
     per step and a ``StepWorkspace`` (:func:`workspace.new_step_workspace`).
 
-    ``parallel`` is ``PARALLEL`` or ``SERIAL`` (see there). Returns ``(steps_run, diverged)``.
+    ``parallel`` is ``PARALLEL`` or ``SERIAL``, ``chunked`` is ``CHUNKED`` or ``NO_CHUNKS``
+    (``NO_CHUNKS`` only if no batch takes the chunked path; see there). Returns
+    ``(steps_run, diverged)``.
     """
     # Borrowed views of everything the loop touches (see ``borrow``): none of them leaves
     # this function, and the caller holds the arrays.
@@ -209,13 +230,14 @@ def run_steps(net, data, sched, opt, losses, ws, parallel):
     n_y = data.targets.shape[1]
     starts = sched.starts
     nsteps = starts.shape[0] - 1
+    o = np.int64(0)   # not a literal 0: one view2d specialization (int64) for every caller
     for s in range(nsteps):
         a = starts[s]
         n = starts[s + 1] - a
-        batch = Data(view2d(ws.x, 0, n, n_in), view2d(ws.targets, 0, n, n_y), ws.labels[:n],
+        batch = Data(view2d(ws.x, o, n, n_in), view2d(ws.targets, o, n, n_y), ws.labels[:n],
                      data.loss)
         gather(data, sched.order[a:a + n], batch)
-        if use_chunks(net.arch, n):
+        if chunked is not NO_CHUNKS and use_chunks(net.arch, n):
             if parallel is SERIAL:
                 for c in range(N_CHUNKS):
                     chunks.losses[c] = serial_gradient(net, chunk(batch, c), n, chunks.grads[c],
@@ -245,5 +267,8 @@ def train(net, data, sched, opt, losses, parallel):
     chunks use all threads (same bits either way).
     """
     ws = new_step_workspace(net.arch, net.params, data, sched.starts)
+    # ``fit`` passes ``parallel`` true exactly when some batch of the whole run is chunked,
+    # so all its calls compile one variant of the step loop.
+    chunked = CHUNKED if parallel or parallel_worthwhile(net.arch, sched.starts) else NO_CHUNKS
     # Called from Python, not compiled: one call level less for numba to re-optimize.
-    return run_steps(net, data, sched, opt, losses, ws, PARALLEL if parallel else SERIAL)
+    return run_steps(net, data, sched, opt, losses, ws, PARALLEL if parallel else SERIAL, chunked)
