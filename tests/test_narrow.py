@@ -97,3 +97,16 @@ def test_which_architectures_are_narrow():
     assert not narrow.qualifies(fr.MLP([1, 17, 1])._arch)            # 17 units: the microkernels
     assert not narrow.qualifies(fr.MLP([17, 3, 1])._arch)           # 17 inputs: LLVM's order
     assert not narrow.qualifies(fr.MLP([2, 3, 1], batchnorm=True)._arch)
+
+
+def test_narrow_workspaces_stay_within_their_byte_budget():
+    from fastrelu.kernels.measure import OUT_BYTES, MeasureWorkspace, NarrowWorkspace, new_measure_workspace
+
+    ens = fr.Ensemble([4, 16, 16, 1], seeds=list(range(64)))
+    t = ens._template
+    small = new_measure_workspace(t._arch, ens.params, 128, 1)
+    big = new_measure_workspace(t._arch, ens.params, 200_000, 1)
+    huge = new_measure_workspace(t._arch, ens.params, 4_000_000, 1)
+    assert isinstance(small, NarrowWorkspace) and small.acts.shape[0] == 64
+    assert isinstance(big, NarrowWorkspace) and sum(a.nbytes for a in big) <= OUT_BYTES
+    assert isinstance(huge, MeasureWorkspace)      # one group's columns alone exceed the budget

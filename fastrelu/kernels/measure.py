@@ -65,12 +65,15 @@ class NarrowWorkspace(NamedTuple):
 
 def new_measure_workspace(arch, params, n_rows: int, n_out: int) -> "MeasureWorkspace | NarrowWorkspace":
     """Workspaces for measuring the stack ``params`` (K, n_params) on ``n_rows`` rows: a
-    :class:`NarrowWorkspace` when every layer is narrow (:func:`narrow.qualifies`)."""
+    :class:`NarrowWorkspace` when every layer is narrow (:func:`narrow.qualifies`) and one
+    group's whole columns fit in ``OUT_BYTES``; the groups' buffers stay within ``OUT_BYTES``."""
     k = params.shape[0]
     per_group = max(1, n_rows * n_out * params.itemsize)
     groups = int(max(1, min(k, MAX_GROUPS, OUT_BYTES // per_group)))
-    if qualifies(arch):
-        width = int(max(arch[:, OUT].max(), arch[:, IN].max()))
+    width = int(max(arch[:, OUT].max(), arch[:, IN].max()))
+    narrow_bytes = (2 * width + 4 + n_out) * n_rows * params.itemsize   # whole columns per group
+    if qualifies(arch) and narrow_bytes <= OUT_BYTES:
+        groups = int(max(1, min(k, MAX_GROUPS, OUT_BYTES // narrow_bytes)))
         return NarrowWorkspace(np.empty((groups, 2, width, n_rows), params.dtype),
                                np.empty((groups, 4, n_rows), params.dtype),
                                np.empty((groups, n_rows, n_out), params.dtype))
