@@ -35,8 +35,8 @@ STATE_WORDS = 10
 
 _M32 = np.uint64(0xFFFFFFFF)
 _ZERO, _ONE = np.uint64(0), np.uint64(1)
-_SH16, _SH32, _SH63, _SH11, _SH58, _SH63M = (np.uint64(16), np.uint64(32), np.uint64(63),
-                                             np.uint64(11), np.uint64(58), np.uint64(63))
+_SH11, _SH16, _SH32, _SH58, _SH63 = (np.uint64(11), np.uint64(16), np.uint64(32), np.uint64(58),
+                                     np.uint64(63))
 _SIXTY_FOUR = np.uint64(64)
 # SeedSequence constants (numpy/random/bit_generator.pyx)
 _INIT_A, _MULT_A = np.uint64(0x43B0D7E5), np.uint64(0x931E8875)
@@ -123,7 +123,7 @@ def next_uint64(s):
     _step(s)
     x = s[0] ^ s[1]
     rot = s[0] >> _SH58
-    return (x >> rot) | (x << ((_SIXTY_FOUR - rot) & _SH63M))
+    return (x >> rot) | (x << ((_SIXTY_FOUR - rot) & _SH63))
 
 
 @njit(**RNG_JIT)
