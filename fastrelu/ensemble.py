@@ -251,11 +251,12 @@ def _draw_members(ens: Ensemble, callables: list) -> None:
     for name, rows in groups.items():
         if name == "zeros":
             continue   # weights stay 0 (the template's), no draws
-        if name == "rai" and _compiled_seeds([ens.seeds[j] for j in rows]):
-            _write_rai(arch, [ens.seeds[j] for j in rows], ens.params, rows)
+        seeds = [ens.seeds[j] for j in rows]
+        if name == "rai" and _compiled_seeds(seeds):
+            _write_rai(arch, seeds, ens.params, rows)
             continue
-        if name and name != "rai":
-            _write_fused(FusedInit(name, t.sizes, w_off, b_off), [ens.seeds[j] for j in rows], ens.params, rows)
+        if name in FUSED_KIND:
+            _write_fused(FusedInit(name, t.sizes, w_off, b_off), seeds, ens.params, rows)
             continue
         for j in rows:
             net = MLP(t.sizes, init=callables[j] or ens.inits[j], bias=ens.biases[j], seed=ens.seeds[j], dtype=t.dtype,
