@@ -205,6 +205,13 @@ def _compiled_seeds(seeds: list) -> bool:
     return None not in seeds and max(seeds) < 2 ** 64
 
 
+def _indices(rows: Sequence[int]) -> np.ndarray:
+    """``rows`` as int64 (a range without going through Python ints)."""
+    if isinstance(rows, range):
+        return np.arange(rows.start, rows.stop, rows.step, dtype=np.int64)
+    return np.array(rows, dtype=np.int64)
+
+
 def _write_rai(arch: np.ndarray, seeds: list, params: np.ndarray, rows: list) -> None:
     """``fastrelu.init.rai``'s draws from ``default_rng(seed)`` into ``params[row]`` for every
     member, in compiled code (:func:`fastrelu.kernels.rai.draw_rai`, the same bits)."""
@@ -212,7 +219,7 @@ def _write_rai(arch: np.ndarray, seeds: list, params: np.ndarray, rows: list) ->
 
     layers = np.stack([arch[:, layout.IN], arch[:, layout.OUT], arch[:, layout.W_OFF], arch[:, layout.B_OFF]], axis=1)
     factors = np.array([RAI_SIGMA / np.sqrt(int(fan_in)) for fan_in in arch[:, layout.IN]])
-    rai.draw_rai(params, np.array(rows, dtype=np.int64), np.array(seeds, dtype=np.uint64), layers, factors)
+    rai.draw_rai(params, _indices(rows), np.array(seeds, dtype=np.uint64), layers, factors)
 
 
 def _write_fused(fused: FusedInit, seeds: list, params: np.ndarray, rows: list) -> None:
@@ -222,12 +229,26 @@ def _write_fused(fused: FusedInit, seeds: list, params: np.ndarray, rows: list) 
     if _compiled_seeds(seeds):
         from fastrelu.kernels import pcg64
 
-        pcg64.draw_into(params, np.array(rows, dtype=np.int64), np.array(seeds, dtype=np.uint64),
+        pcg64.draw_into(params, _indices(rows), np.array(seeds, dtype=np.uint64),
                         fused.kind == "normal", fused.dest, fused.loc, fused.scale)
         return
     block = params[rows]
     fused.apply(np.stack([fused.draw(np.random.default_rng(s)) for s in seeds]), block)
     params[rows] = block
+
+
+def _groups(inits: list, callables: list) -> "dict[str, Sequence[int]]":
+    """Members by how they are drawn: a name of :data:`FUSED_KIND`, "zeros" or "rai" (compiled
+    draws for the whole group), or "" (an ``MLP`` of their own: callables, other names)."""
+    def key(j, name):
+        return name if callables[j] is None and (name in FUSED_KIND or name in ("zeros", "rai")) else ""
+
+    if callables.count(None) == len(callables) and len(set(inits)) == 1:   # a sweep's usual group
+        return {key(0, inits[0]): range(len(inits))}
+    groups: dict[str, list[int]] = {}
+    for j, name in enumerate(inits):
+        groups.setdefault(key(j, name), []).append(j)
+    return groups
 
 
 def _draw_members(ens: Ensemble, callables: list) -> None:
@@ -241,17 +262,14 @@ def _draw_members(ens: Ensemble, callables: list) -> None:
     t = ens._template
     arch = t._arch
     w_off, b_off = arch[:, layout.W_OFF], arch[:, layout.B_OFF]
-    biases = np.asarray(ens.biases)
-    for l in range(arch.shape[0]):
-        ens.params[:, b_off[l]:b_off[l] + arch[l, layout.OUT]] = biases[:, None]
-    groups: dict[str, list[int]] = {}
-    for j, name in enumerate(ens.inits):
-        key = name if callables[j] is None and (name in FUSED_KIND or name in ("zeros", "rai")) else ""
-        groups.setdefault(key, []).append(j)
-    for name, rows in groups.items():
+    biases = np.asarray(ens.biases, dtype=np.float64)
+    if (biases != 0).any() or np.signbit(biases).any():   # else the template's +0 biases stand
+        for l in range(arch.shape[0]):
+            ens.params[:, b_off[l]:b_off[l] + arch[l, layout.OUT]] = biases[:, None]
+    for name, rows in _groups(ens.inits, callables).items():
         if name == "zeros":
             continue   # weights stay 0 (the template's), no draws
-        seeds = [ens.seeds[j] for j in rows]
+        seeds = ens.seeds if len(rows) == len(ens.seeds) else [ens.seeds[j] for j in rows]
         if name == "rai" and _compiled_seeds(seeds):
             _write_rai(arch, seeds, ens.params, rows)
             continue

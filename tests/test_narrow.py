@@ -110,3 +110,76 @@ def test_narrow_workspaces_stay_within_their_byte_budget():
     assert isinstance(small, NarrowWorkspace) and small.acts.shape[0] == 64
     assert isinstance(big, NarrowWorkspace) and sum(a.nbytes for a in big) <= OUT_BYTES
     assert isinstance(huge, MeasureWorkspace)      # one group's columns alone exceed the budget
+
+
+def ordered_max(pre):
+    """Largest value per column as ``intrinsics.ordered_key`` orders them: -0 below +0 (NumPy's
+    maximum keeps whichever zero comes first)."""
+    top = pre.max(axis=0)
+    plus_zero = ((pre == 0) & ~np.signbit(pre)).any(axis=0)
+    return np.where((top == 0) & plus_zero, pre.dtype.type(0.0), top)
+
+
+def _kill_layer(net, layer, rng):
+    """Make hidden ``layer`` (>= 1, inputs >= 0 after a ReLU) dead on every row: negative
+    weights, biases <= 0 (some of them -0.0 and 0.0)."""
+    w, b = net.weights[layer], net.biases[layer]
+    w[...] = -np.abs(w) - 0.01
+    b[...] = -np.abs(rng.normal(size=b.shape)) * rng.integers(0, 2, size=b.shape)
+    b[rng.random(b.shape) < 0.3] = -0.0
+
+
+@settings(max_examples=60, deadline=None)
+@example(widths=[5] * 19, dead=3, n=128, dtype="float32", next_bias="zero", seed=1)
+@example(widths=[3, 9, 9, 9], dead=1, n=64, dtype="float32", next_bias="negzero", seed=2)
+@given(widths=st.lists(st.integers(1, narrow.MAX_UNITS), min_size=3, max_size=7), dead=st.integers(1, 5),
+       n=st.integers(2, 300), dtype=st.sampled_from(["float32", "float64"]),
+       next_bias=st.sampled_from(["zero", "negzero", "random"]), seed=st.integers(0, 1000))
+def test_layers_after_a_dead_layer_keep_the_bits_of_mlp_forward(widths, dead, n, dtype, next_bias, seed):
+    """The one-row shortcut after an all-dead plain layer: outputs and largest pre-activations
+    are those of ``MLP.forward`` bit for bit, for biases of +0, -0 and random values in the
+    next layer (the ``fma`` path keeps the sign of a -0 bias), of both dtypes."""
+    rng = np.random.default_rng(seed)
+    dead = min(dead, len(widths) - 1)
+    net = fr.MLP([2] + widths + [3], seed=seed, dtype=dtype)
+    _kill_layer(net, dead, rng)
+    nb = net.biases[dead + 1]
+    nb[...] = {"zero": 0.0, "negzero": -0.0, "random": 0.0}[next_bias]
+    if next_bias == "random":
+        nb[...] = rng.normal(size=nb.shape)
+    X = rng.normal(size=(n, 2))
+    out, max_pre = run_narrow(net, X)
+    assert out.tobytes() == np.asarray(net.forward(X)).tobytes()
+    for layer, pre in enumerate(net.preactivations(X)):
+        c = net._arch[layer, C_OFF]
+        assert max_pre[c:c + pre.shape[1]].tobytes() == ordered_max(pre).tobytes()
+    # the shortcut is taken exactly when its conditions hold
+    h = np.ascontiguousarray(net.activations(X)[dead].T)
+    next_units = widths[dead + 1] if dead + 1 < len(widths) else 3      # 3: the output layer
+    negzero_fma = next_bias == "negzero" and next_units >= narrow.MAX_OUT
+    taken = narrow._rows_equal_after(net.params, net._arch, dead, h, n, max_pre)
+    assert taken == (not negzero_fma)
+
+
+def test_no_shortcut_without_zeros_residual_skips_or_infinite_preactivations():
+    rng = np.random.default_rng(0)
+    net = fr.MLP([2, 4, 4, 4, 1], seed=0)
+    X = rng.normal(size=(50, 2))
+    _kill_layer(net, 1, rng)
+    _, max_pre = run_narrow(net, X)
+    h = np.ascontiguousarray(net.activations(X)[1].T)
+    assert narrow._rows_equal_after(net.params, net._arch, 1, h, 50, max_pre)
+    h_inf = h.copy()
+    h_inf[0, 0] = np.nan                       # the ReLU of a -inf pre-activation
+    assert not narrow._rows_equal_after(net.params, net._arch, 1, h_inf, 50, max_pre)
+    alive = max_pre.copy()
+    alive[net._arch[1, C_OFF]] = 0.5
+    assert not narrow._rows_equal_after(net.params, net._arch, 1, h, 50, alive)
+    res = fr.MLP([4, 4, 4, 4, 1], seed=0, residual=True)
+    assert not narrow._rows_equal_after(res.params, res._arch, 1, h, 50, max_pre)
+    # a -inf pre-activation: its ReLU is NaN on that row, and the bits still match
+    big = fr.MLP([1, 3, 3, 3, 1], seed=1)
+    big.weights[1][...] = -3e38
+    Xb = np.full((5, 1), 1e3)
+    out, mp = run_narrow(big, Xb)
+    assert out.tobytes() == np.asarray(big.forward(Xb)).tobytes()

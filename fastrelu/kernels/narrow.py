@@ -53,11 +53,17 @@ def forward_narrow(theta, arch, res_scale, xt, acts, acc, out, max_pre):
 
     ``acts`` (2, max width, n) holds the hidden layers in turn, ``acc`` (4, n) one unit's
     partial sums (the four of ``dense.dot_rows_lanes``); both are clobbered.
+
+    Once a plain hidden layer is zero on every row (all its units dead: the born-dead nets of
+    Lu et al. 2019), every later layer computes the same bits on every row (see
+    :func:`_rows_equal_after`), so the rest of the net runs on one row and its output row is
+    copied: exact, and most deep narrow nets at initialization end this way.
     """
     # borrowed views: each row view below would otherwise cost an atomic reference count
     theta, xt, acts, acc, out, max_pre = (borrow(theta), borrow(xt), borrow(acts), borrow(acc),
                                           borrow(out), borrow(max_pre))
     n = xt.shape[1]
+    live = n                     # rows computed: n, or 1 once every row is the same
     src = xt
     cur = 0
     for l in range(arch.shape[0]):
@@ -67,35 +73,69 @@ def forward_narrow(theta, arch, res_scale, xt, acts, acc, out, max_pre):
             u = acc[0]
             bj = theta[b0 + j]
             if m >= MAX_OUT:
-                _unit_fma(theta, w0 + j * k_in, k_in, src, u, bj)
+                _unit_fma(theta, w0 + j * k_in, k_in, src, live, u, bj)
             else:
-                _unit_sums(theta, w0 + j * k_in, k_in, src, acc)
-                for r in range(n):
+                _unit_sums(theta, w0 + j * k_in, k_in, src, live, acc)
+                for r in range(live):
                     u[r] = u[r] + bj
             if kind == OUTPUT:
                 for r in range(n):
-                    out[r, j] = u[r]
+                    out[r, j] = u[r] if live == n else u[0]
                 continue
-            _record_max(u, max_pre, arch[l, C_OFF] + j)
+            _record_max(u, live, max_pre, arch[l, C_OFF] + j)
             h = dst[j]
             if kind == RESIDUAL:
                 prev = src[j]
-                for r in range(n):
+                for r in range(live):
                     v = u[r]
                     h[r] = prev[r] + res_scale * (v if v > 0 else v * 0)
             else:
-                for r in range(n):
+                for r in range(live):
                     v = u[r]
                     h[r] = v if v > 0 else v * 0
         src = dst
         cur = 1 - cur
+        if live > 1 and kind != OUTPUT and _rows_equal_after(theta, arch, l, dst, live, max_pre):
+            live = 1
 
 
 @njit(**STRICT_JIT)
-def _unit_fma(theta, w0, k_in, src, u, bias):
+def _rows_equal_after(theta, arch, l, h, n, max_pre):
+    """True when layer ``l + 1`` and every later one give the same bits on every row: layer
+    ``l`` is plain and all its units are dead (largest pre-activation ``<= 0``), every value of
+    ``h[:, :n]`` is a zero (not so for a pre-activation of -inf, whose ReLU is NaN), and layer ``l + 1``
+    is not residual (its skip would add the zeros' signs) and, if it takes the ``fma`` path,
+    has no bias of -0 (``fma(+-0, w, -0)`` keeps the sign of the product).
+
+    With zeros in, the sums of ``_unit_sums`` start from +0 and stay +0 whatever the signs of
+    the products; an ``fma`` chain from a bias ``b`` stays ``b`` (from +0: +0). So layer
+    ``l + 1``'s pre-activations are its biases on every row, and from there on every row's
+    input is the same.
+    """
+    nxt = l + 1
+    if arch[l, KIND] == RESIDUAL or arch[nxt, KIND] == RESIDUAL:
+        return False
+    c0 = arch[l, C_OFF]
+    for j in range(arch[l, OUT]):
+        if not max_pre[c0 + j] <= 0:
+            return False
+    if arch[nxt, OUT] >= MAX_OUT:
+        b0 = arch[nxt, B_OFF]
+        for j in range(arch[nxt, OUT]):
+            if theta[b0 + j] == 0 and np.signbit(theta[b0 + j]):
+                return False
+    for j in range(arch[l, OUT]):
+        row = h[j]
+        for r in range(n):
+            if row[r] != 0:
+                return False
+    return True
+
+
+@njit(**STRICT_JIT)
+def _unit_fma(theta, w0, k_in, src, n, u, bias):
     """``u[r] = fma(src[k_in - 1, r], w, ... fma(src[0, r], w0, bias))``: the chain of the
-    ``nn`` microkernels of ``dense.linear_forward`` (layers of 8 units or more), row by row."""
-    n = src.shape[1]
+    ``nn`` microkernels of ``dense.linear_forward`` (layers of 8 units or more), rows ``< n``."""
     for r in range(n):
         u[r] = bias
     for k in range(k_in):
@@ -105,13 +145,13 @@ def _unit_fma(theta, w0, k_in, src, u, bias):
 
 
 @njit(**STRICT_JIT)
-def _unit_sums(theta, w0, k_in, src, acc):
-    """``acc[0, r] = sum_k src[k, r] * theta[w0 + k]`` in the order of ``dense.dot_rows_lanes``.
+def _unit_sums(theta, w0, k_in, src, n, acc):
+    """``acc[0, r] = sum_k src[k, r] * theta[w0 + k]`` for rows ``r < n``, in the order of
+    ``dense.dot_rows_lanes``.
 
     Fewer than 8 inputs take one pass: with at most one product per partial sum, sum ``i > 0``
     is its product (-0 is the identity of addition) and sum 0 is ``0 + p0``.
     """
-    n = src.shape[1]
     zero = theta.dtype.type(0)
     s0 = acc[0]
     if k_in < 4:
@@ -153,12 +193,12 @@ def _unit_sums(theta, w0, k_in, src, acc):
 
 
 @njit(**STRICT_JIT)
-def _record_max(u, max_pre, c):
-    """``max_pre[c]``: the largest value of ``u``, NaN if any is NaN (by ``ordered_key``: an
+def _record_max(u, n, max_pre, c):
+    """``max_pre[c]``: the largest value of ``u[:n]``, NaN if any is NaN (by ``ordered_key``: an
     integer maximum vectorizes, a float one stayed scalar and took two thirds of the pass,
     5x19 nets 18.4 against 6.1 us without it)."""
     best = ordered_key(u[0])
-    for r in range(1, u.shape[0]):
+    for r in range(1, n):
         k = ordered_key(u[r])
         best = k if k > best else best
     max_pre[c] = from_ordered_key(best, u[0])

@@ -65,14 +65,33 @@ def _mix(x, y):
 
 
 @njit(**RNG_JIT)
-def _step(s):
-    """``state = state * MULT + inc`` modulo 2**128 (state row ``s``)."""
-    hi, lo = s[0], s[1]
+def _advance(hi, lo, inc_hi, inc_lo):
+    """``state * MULT + inc`` modulo 2**128, on words held in registers: the new (high, low)."""
     new_lo = lo * _MUL_LO
     new_hi = umulhi(lo, _MUL_LO) + lo * _MUL_HI + hi * _MUL_LO
-    lo2 = new_lo + s[3]
-    s[0] = new_hi + s[2] + (_ONE if lo2 < new_lo else _ZERO)
-    s[1] = lo2
+    lo2 = new_lo + inc_lo
+    return new_hi + inc_hi + (_ONE if lo2 < new_lo else _ZERO), lo2
+
+
+@njit(**RNG_JIT)
+def _xsl_rr(hi, lo):
+    """PCG64's output function of a state (high, low)."""
+    x = hi ^ lo
+    rot = hi >> _SH58
+    return (x >> rot) | (x << ((_SIXTY_FOUR - rot) & _SH63))
+
+
+@njit(**RNG_JIT)
+def _to_double(x):
+    """The 53-bit double of a 64-bit output, in [0, 1) (below 2**53: the signed conversion,
+    one instruction, where the unsigned one is a branchy sequence without AVX-512)."""
+    return np.float64(np.int64(x >> _SH11)) * _TO_DOUBLE
+
+
+@njit(**RNG_JIT)
+def _step(s):
+    """``state = state * MULT + inc`` modulo 2**128 (state row ``s``)."""
+    s[0], s[1] = _advance(s[0], s[1], s[2], s[3])
 
 
 @njit(**RNG_JIT)
@@ -121,9 +140,7 @@ def seed_state(seed, s):
 def next_uint64(s):
     """PCG64's next output (XSL-RR of the stepped state)."""
     _step(s)
-    x = s[0] ^ s[1]
-    rot = s[0] >> _SH58
-    return (x >> rot) | (x << ((_SIXTY_FOUR - rot) & _SH63))
+    return _xsl_rr(s[0], s[1])
 
 
 @njit(**RNG_JIT)
@@ -141,30 +158,45 @@ def next_uint32(s):
 @njit(**RNG_JIT)
 def next_double(s):
     """A uniform double in [0, 1) with 53 random bits, as ``Generator.random``."""
-    return np.float64(next_uint64(s) >> _SH11) * _TO_DOUBLE
+    return _to_double(next_uint64(s))
 
 
 @njit(**RNG_JIT)
 def standard_normal(s):
-    """One standard normal, NumPy's ziggurat (``random_standard_normal``)."""
+    """One standard normal, NumPy's ziggurat (``random_standard_normal``), from state row ``s``."""
+    z, s[0], s[1] = normal_words(s[0], s[1], s[2], s[3])
+    return z
+
+
+@njit(**RNG_JIT)
+def normal_words(hi, lo, inc_hi, inc_lo):
+    """:func:`standard_normal` on a state held in registers: ``(z, hi, lo)`` (one thread, 460
+    normals per seed: 10.2 -> 9.2 ns per normal against the state row in memory).
+
+    The sign is a factor of +-1 (exact): a branch on that random bit was mispredicted half the
+    time (16.3 -> 10.9 ns per normal). ``rabs`` is below 2**52: the signed conversion.
+    """
     while True:
-        r = next_uint64(s)
+        hi, lo = _advance(hi, lo, inc_hi, inc_lo)
+        r = _xsl_rr(hi, lo)
         idx = np.intp(r & _BYTE)
         r = r >> np.uint64(8)
         rabs = (r >> _ONE) & _FRACTION
-        x = np.float64(rabs) * WI[idx]
-        if r & _ONE:
-            x = -x
+        x = (1.0 - 2.0 * np.float64(np.int64(r & _ONE))) * (np.float64(np.int64(rabs)) * WI[idx])
         if rabs < KI[idx]:
-            return x
+            return x, hi, lo
         if idx == 0:
             while True:
-                xx = -NOR_INV_R * np.log1p(-next_double(s))
-                yy = -np.log1p(-next_double(s))
+                hi, lo = _advance(hi, lo, inc_hi, inc_lo)
+                xx = -NOR_INV_R * np.log1p(-_to_double(_xsl_rr(hi, lo)))
+                hi, lo = _advance(hi, lo, inc_hi, inc_lo)
+                yy = -np.log1p(-_to_double(_xsl_rr(hi, lo)))
                 if yy + yy > xx * xx:
-                    return -(NOR_R + xx) if (rabs >> np.uint64(8)) & _ONE else NOR_R + xx
-        elif (FI[idx - 1] - FI[idx]) * next_double(s) + FI[idx] < np.exp(-0.5 * x * x):
-            return x
+                    return (-(NOR_R + xx) if (rabs >> np.uint64(8)) & _ONE else NOR_R + xx), hi, lo
+        else:
+            hi, lo = _advance(hi, lo, inc_hi, inc_lo)
+            if (FI[idx - 1] - FI[idx]) * _to_double(_xsl_rr(hi, lo)) + FI[idx] < np.exp(-0.5 * x * x):
+                return x, hi, lo
 
 
 def draw_stack(seeds: np.ndarray, total: int, normal: bool) -> np.ndarray:
@@ -200,8 +232,11 @@ def _draw_into(params, rows, seeds, normal, dest, loc, scale, states):
         seed_state(seeds[k], s)
         row = params[rows[k]]
         if normal:
+            hi, lo, inc_hi, inc_lo = s[0], s[1], s[2], s[3]
             for i in range(dest.shape[0]):
-                row[dest[i]] = loc[i] + scale[i] * standard_normal(s)
+                z, hi, lo = normal_words(hi, lo, inc_hi, inc_lo)
+                row[dest[i]] = loc[i] + scale[i] * z
+            s[0], s[1] = hi, lo
         else:
             for i in range(dest.shape[0]):
                 row[dest[i]] = loc[i] + scale[i] * next_double(s)
