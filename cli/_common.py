@@ -68,8 +68,10 @@ def first_run_hint(work: str) -> None:
     import fastrelu as fr
 
     if not fr.kernels_cached(work):
-        err_console.print("first run: compiling fastrelu's kernels (about 40 s on 2 cores, once; "
-                          "later runs load them from the cache)", style="dim", highlight=False)
+        seconds = fr.runtime.FIRST_RUN_SECONDS[work]
+        err_console.print(f"first run: compiling fastrelu's kernels for this ({seconds:.0f} s on a "
+                          "2-core machine in our measurement, once; later runs load them from the "
+                          "cache)", style="dim", highlight=False)
 
 
 def require_matplotlib(option: str = "--plot") -> None:

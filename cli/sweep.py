@@ -76,7 +76,7 @@ def _run(grid: dict, settings: dict, specs: Any, *, out: Optional[Path], plot: O
 
     backend = "dask" if (dask is not None or workers is not None) else "local"
     if backend == "local":
-        first_run_hint("ensemble")
+        first_run_hint("init" if settings.get("steps") == 0 else "ensemble")
     with Progress(TextColumn("[bold]sweep[/]"), BarColumn(), MofNCompleteColumn(),
                   TimeRemainingColumn(), console=err_console, transient=True) as bar:
         task = bar.add_task("sweep", total=None)

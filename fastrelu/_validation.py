@@ -253,7 +253,7 @@ def check_seeds(name: str, seeds: Any) -> list[int]:
     if isinstance(seeds, np.ndarray) and seeds.dtype.kind in "iu" and seeds.ndim == 1:
         if seeds.size == 0 or seeds.min() >= 0:
             return seeds.tolist()
-    elif all(type(s) is int for s in seeds) and min(seeds, default=0) >= 0:
+    elif set(map(type, seeds)) <= {int} and min(seeds, default=0) >= 0:
         return list(seeds)
     seed = Seed()
     return [seed.check(f"{name}[{j}]", s) for j, s in enumerate(seeds)]

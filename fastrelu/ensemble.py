@@ -104,7 +104,9 @@ class Ensemble:
         self.biases = [b for _, _, b in checked]
         self.params = np.repeat(self._template.params[None], k, axis=0)
         self.running = np.repeat(self._template.running[None], k, axis=0)
-        _draw_members(self, [None if isinstance(g, str) else scheme for g, (scheme, _, _) in zip(given, checked)])
+        named = set(map(type, given)) == {str}
+        _draw_members(self, [None] * k if named else
+                      [None if isinstance(g, str) else scheme for g, (scheme, _, _) in zip(given, checked)])
         self._members: "list[MLP] | None" = None
 
     def __len__(self) -> int:
@@ -183,7 +185,7 @@ class Ensemble:
 def _check_inits(inits: list, biases: list) -> list:
     """``check_init`` of every member, once per distinct named (init, bias) pair."""
     keys = list(zip(inits, biases))
-    if {type(i) for i in inits} <= {str} and {type(b) for b in biases} <= {int, float}:   # a sweep's
+    if set(map(type, inits)) <= {str} and set(map(type, biases)) <= {int, float}:   # a sweep's
         done = {key: check_init(key[0], key[1], f"[{keys.index(key)}]") for key in dict.fromkeys(keys)}
         return [done[key] for key in keys]
     seen: dict = {}

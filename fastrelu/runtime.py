@@ -4,16 +4,23 @@ from __future__ import annotations
 from fastrelu import _validation as v
 
 #: What ``kernels_cached`` can be asked about.
-WORK = ("fit", "ensemble")
+WORK = ("fit", "ensemble", "init")
+
+#: Seconds a first run of each kind of work took from an empty kernel cache, measured on a
+#: 2-core AMD EPYC (2026-12-02; import included): ``fastrelu scenario lr-explosion`` (fit), a
+#: trained sweep (ensemble: it also compiles the generators, the measurement and the fit
+#: kernels its preflight uses), a sweep at initialization (init). Other machines differ.
+FIRST_RUN_SECONDS = {"fit": 40.0, "ensemble": 88.0, "init": 21.0}
 
 
 def kernels_cached(work: str = "fit") -> bool:
     """Whether the compiled kernels for ``work`` are already in numba's on-disk cache.
 
-    The first ``fit`` (``work="fit"``) or ``Ensemble.fit``/``sweep`` (``"ensemble"``) after an
-    install compiles fastrelu's kernels, about 40 s on a 2-core machine; later runs load them
-    in well under a second. Front ends use this to say so before a long silent first run. It
-    looks for the cache entry only (not for every dtype or path), so it is a hint.
+    The first ``fit`` (``work="fit"``), ``Ensemble.fit`` or trained ``sweep`` (``"ensemble"``)
+    or sweep at initialization (``"init"``) after an install compiles fastrelu's kernels
+    (:data:`FIRST_RUN_SECONDS` on a 2-core machine); later runs load them in about a second.
+    Front ends use this to say so before a long silent first run. It looks for the entry
+    kernels' cache indexes only (not for every dtype or path), so it is a hint.
 
     Examples
     --------
@@ -25,4 +32,4 @@ def kernels_cached(work: str = "fit") -> bool:
     import fastrelu.kernels  # noqa: F401  (registers the kernels' cache locator)
     from fastrelu.kernels._config import CACHE_ENTRIES, cache_has
 
-    return cache_has(CACHE_ENTRIES[work])
+    return all(cache_has(entry) for entry in CACHE_ENTRIES[work])

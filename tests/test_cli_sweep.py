@@ -162,3 +162,23 @@ def test_tables_fit_80_columns():
     preset = runner.invoke(app, ["sweep", "born-dead", "--seeds", "4"], env=COLUMNS_80)
     assert preset.exit_code == 0, preset.stderr
     assert_fits_80_columns(preset.output)
+
+
+@pytest.mark.parametrize("steps, work", [("0", "init"), ("3", "ensemble")])
+def test_first_run_hint_asks_about_the_kernels_the_sweep_uses(monkeypatch, steps, work):
+    """A sweep at initialization never compiles the ensemble's training kernel, so its hint
+    asks whether the generators and the measurement are cached (it used to ask about the
+    training kernel and said "compiling" on every run of the born-dead preset)."""
+    asked = []
+
+    def cached(w="fit"):
+        asked.append(w)
+        return False
+
+    monkeypatch.setattr(fr, "kernels_cached", cached)
+    res = runner.invoke(app, ["sweep", "--width", "2", "--depth", "3", "--seeds", "2", "--steps", steps,
+                              "--data", "abs1d", "--json"])
+    assert res.exit_code == 0, res.output
+    assert asked == [work]
+    assert f"{fr.runtime.FIRST_RUN_SECONDS[work]:.0f} s" in res.stderr
+    json.loads(res.stdout)

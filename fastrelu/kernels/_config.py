@@ -221,8 +221,12 @@ def _numba_only(folder: str, cutoff: float) -> bool:
     return True
 
 
-#: Entry kernels whose cache index marks a warm start, per kind of work.
-CACHE_ENTRIES = {"fit": "train.run_steps", "ensemble": "ensemble.ensemble_steps"}
+#: Entry kernels whose cache indexes mark a warm start, per kind of work: "fit" (``fr.fit``,
+#: the scenarios, the doctor), "ensemble" (``Ensemble.fit``, trained sweeps), "init" (sweeps at
+#: initialization: the compiled generators and the narrow measurement; wider nets also use
+#: the row-major one).
+CACHE_ENTRIES = {"fit": ("train.run_steps",), "ensemble": ("ensemble.ensemble_steps",),
+                 "init": ("pcg64._draw_into", "measure._measure_narrow")}
 
 
 def cache_has(entry: str, folder: str | None = None) -> bool:

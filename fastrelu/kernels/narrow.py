@@ -74,6 +74,8 @@ def forward_narrow(theta, arch, res_scale, xt, acts, acc, out, max_pre):
             bj = theta[b0 + j]
             if m >= MAX_OUT:
                 _unit_fma(theta, w0 + j * k_in, k_in, src, live, u, bj)
+            elif k_in < 8:
+                _unit_small(theta, w0 + j * k_in, k_in, src, live, u, bj)
             else:
                 _unit_sums(theta, w0 + j * k_in, k_in, src, live, acc)
                 for r in range(live):
@@ -82,17 +84,8 @@ def forward_narrow(theta, arch, res_scale, xt, acts, acc, out, max_pre):
                 for r in range(n):
                     out[r, j] = u[r] if live == n else u[0]
                 continue
-            _record_max(u, live, max_pre, arch[l, C_OFF] + j)
-            h = dst[j]
-            if kind == RESIDUAL:
-                prev = src[j]
-                for r in range(live):
-                    v = u[r]
-                    h[r] = prev[r] + res_scale * (v if v > 0 else v * 0)
-            else:
-                for r in range(live):
-                    v = u[r]
-                    h[r] = v if v > 0 else v * 0
+            prev = src[j] if kind == RESIDUAL else u
+            max_pre[arch[l, C_OFF] + j] = _activate(u, live, kind == RESIDUAL, prev, res_scale, dst[j])
         src = dst
         cur = 1 - cur
         if live > 1 and kind != OUTPUT and _rows_equal_after(theta, arch, l, dst, live, max_pre):
@@ -145,34 +138,61 @@ def _unit_fma(theta, w0, k_in, src, n, u, bias):
 
 
 @njit(**STRICT_JIT)
-def _unit_sums(theta, w0, k_in, src, n, acc):
-    """``acc[0, r] = sum_k src[k, r] * theta[w0 + k]`` for rows ``r < n``, in the order of
-    ``dense.dot_rows_lanes``.
+def _unit_small(theta, w0, k_in, src, n, u, bias):
+    """``u[r] = sum_k src[k, r] * theta[w0 + k] + bias`` for rows ``r < n`` and ``k_in < 8``, in
+    the order of ``dense.dot_rows_lanes``, in one pass (a pass per input cost more in loop
+    overhead than in arithmetic at 128 rows).
 
-    Fewer than 8 inputs take one pass: with at most one product per partial sum, sum ``i > 0``
-    is its product (-0 is the identity of addition) and sum 0 is ``0 + p0``.
+    With at most one product per partial sum, sum ``i > 0`` is its product (-0 is the identity
+    of addition) and sum 0 is ``0 + p0``: below 4 inputs the products add up in order, from 4 on
+    as ``((0 + p0) + p2) + (p1 + p3)`` and then the rest in order. Each branch is one loop.
     """
+    z = theta.dtype.type(0)
+    a0, w_0 = src[0], theta[w0]
+    if k_in == 1:
+        for r in range(n):
+            u[r] = (z + a0[r] * w_0) + bias
+        return
+    a1, w_1 = src[1], theta[w0 + 1]
+    if k_in == 2:
+        for r in range(n):
+            u[r] = ((z + a0[r] * w_0) + a1[r] * w_1) + bias
+        return
+    a2, w_2 = src[2], theta[w0 + 2]
+    if k_in == 3:
+        for r in range(n):
+            u[r] = (((z + a0[r] * w_0) + a1[r] * w_1) + a2[r] * w_2) + bias
+        return
+    a3, w_3 = src[3], theta[w0 + 3]
+    if k_in == 4:
+        for r in range(n):
+            u[r] = (((z + a0[r] * w_0) + a2[r] * w_2) + (a1[r] * w_1 + a3[r] * w_3)) + bias
+        return
+    a4, w_4 = src[4], theta[w0 + 4]
+    if k_in == 5:
+        for r in range(n):
+            u[r] = ((((z + a0[r] * w_0) + a2[r] * w_2) + (a1[r] * w_1 + a3[r] * w_3))
+                    + a4[r] * w_4) + bias
+        return
+    a5, w_5 = src[5], theta[w0 + 5]
+    if k_in == 6:
+        for r in range(n):
+            u[r] = (((((z + a0[r] * w_0) + a2[r] * w_2) + (a1[r] * w_1 + a3[r] * w_3))
+                     + a4[r] * w_4) + a5[r] * w_5) + bias
+        return
+    a6, w_6 = src[6], theta[w0 + 6]
+    for r in range(n):
+        u[r] = ((((((z + a0[r] * w_0) + a2[r] * w_2) + (a1[r] * w_1 + a3[r] * w_3))
+                  + a4[r] * w_4) + a5[r] * w_5) + a6[r] * w_6) + bias
+
+
+@njit(**STRICT_JIT)
+def _unit_sums(theta, w0, k_in, src, n, acc):
+    """``acc[0, r] = sum_k src[k, r] * theta[w0 + k]`` for rows ``r < n`` and 8 to 16 inputs,
+    in the order of ``dense.dot_rows_lanes``: four partial sums (the first from +0, the others
+    from -0), ``(s0 + s2) + (s1 + s3)``, then the remainder in order."""
     zero = theta.dtype.type(0)
     s0 = acc[0]
-    if k_in < 4:
-        w, row = theta[w0], src[0]
-        for r in range(n):
-            s0[r] = zero + row[r] * w
-        for k in range(1, k_in):
-            w, row = theta[w0 + k], src[k]
-            for r in range(n):
-                s0[r] += row[r] * w
-        return
-    if k_in < 8:
-        w_0, w_1, w_2, w_3 = theta[w0], theta[w0 + 1], theta[w0 + 2], theta[w0 + 3]
-        a0, a1, a2, a3 = src[0], src[1], src[2], src[3]
-        for r in range(n):
-            s0[r] = ((zero + a0[r] * w_0) + a2[r] * w_2) + (a1[r] * w_1 + a3[r] * w_3)
-        for k in range(4, k_in):
-            w, row = theta[w0 + k], src[k]
-            for r in range(n):
-                s0[r] += row[r] * w
-        return
     for i in range(4):
         lane = acc[i]
         start = zero if i == 0 else -zero
@@ -193,12 +213,22 @@ def _unit_sums(theta, w0, k_in, src, n, acc):
 
 
 @njit(**STRICT_JIT)
-def _record_max(u, n, max_pre, c):
-    """``max_pre[c]``: the largest value of ``u[:n]``, NaN if any is NaN (by ``ordered_key``: an
-    integer maximum vectorizes, a float one stayed scalar and took two thirds of the pass,
-    5x19 nets 18.4 against 6.1 us without it)."""
+def _activate(u, n, residual, prev, res_scale, h):
+    """``h[r]``: the ReLU of ``u[r]`` (``prev[r] + res_scale * ReLU`` in a residual layer) for
+    rows ``r < n``; returns the largest ``u[r]``, NaN if any is NaN. One pass, the maximum by
+    ``ordered_key``: an integer maximum vectorizes, a float one with its NaN test stayed scalar
+    and took two thirds of the pass (5x19 nets 18.4 against 6.1 us without it)."""
     best = ordered_key(u[0])
-    for r in range(1, n):
-        k = ordered_key(u[r])
-        best = k if k > best else best
-    max_pre[c] = from_ordered_key(best, u[0])
+    if residual:
+        for r in range(n):
+            v = u[r]
+            k = ordered_key(v)
+            best = k if k > best else best
+            h[r] = prev[r] + res_scale * (v if v > 0 else v * 0)
+    else:
+        for r in range(n):
+            v = u[r]
+            k = ordered_key(v)
+            best = k if k > best else best
+            h[r] = v if v > 0 else v * 0
+    return from_ordered_key(best, u[0])

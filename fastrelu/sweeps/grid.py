@@ -360,7 +360,11 @@ class Grid:
         for f, d in zip(members, digits):
             idx = d.tolist()
             for key, col in zip(f.keys, f.columns):
-                cols[key] = [col[i] for i in idx]
+                if isinstance(col, range) and col and max(abs(col[0]), abs(col[-1])) < 2 ** 62:
+                    # seeds: index arithmetic in NumPy, not per point (int64 holds these)
+                    cols[key] = (d * col.step + col.start).tolist()
+                else:
+                    cols[key] = [col[i] for i in idx]
         n = len(pos)
         points = Points({k: cols[k] if k in cols else [cell[k]] * n for k in KEYS})
         return Chunk({k: cell[k] for k in ARCH_KEYS}, tuple((start + pos).tolist()), points)

@@ -157,8 +157,7 @@ def measure(params: np.ndarray, running: np.ndarray, template: MLP, ds: Dataset,
     max_pre = np.empty((k, running.shape[-1]), params.dtype)
     out_std, mean_loss, finite = np.empty(k), np.empty(k), np.empty(k, np.bool_)
     measure_stack(nets, data, ws, max_pre, out_std, mean_loss, finite)
-    dead = np.stack([rules.is_dead(max_pre[:, r[C_OFF]:r[C_OFF] + r[OUT]]).mean(axis=1)
-                     for r in arch[:-1]], axis=1) if len(arch) > 1 else np.zeros((k, 0))
+    dead = _dead_fractions(max_pre, arch)
     with np.errstate(all="ignore"):
         ratio = np.where(finite, out_std, np.nan) / ds.target_std
     collapsed = rules.collapsed(np.where(finite, out_std, np.nan), ds.target_std, finite)
@@ -172,6 +171,19 @@ def measure(params: np.ndarray, running: np.ndarray, template: MLP, ds: Dataset,
         "dead_layer": np.asarray(rules.has_dead_layer(dead.T), dtype=np.bool_) if hidden else np.zeros(k, np.bool_),
         "final_loss": np.where(finite & np.isfinite(mean_loss), mean_loss, np.nan),
     }
+
+
+def _dead_fractions(max_pre: np.ndarray, arch: np.ndarray) -> np.ndarray:
+    """(K, hidden layers): the fraction of each hidden layer's units that are dead by
+    ``rules.is_dead``, from the largest pre-activations ``max_pre`` (K, units); one rule call
+    and one segmented sum for all layers (a count over a width, as a mean of booleans is)."""
+    if len(arch) < 2:
+        return np.zeros((max_pre.shape[0], 0))
+    hidden = arch[:-1]
+    units = int(hidden[-1, C_OFF] + hidden[-1, OUT])
+    dead = rules.is_dead(max_pre[:, :units]).astype(np.int64)
+    counts = np.add.reduceat(dead, hidden[:, C_OFF].astype(np.intp), axis=1)
+    return counts / hidden[:, OUT].astype(np.float64)
 
 
 #: Engines of :func:`train_group`: "ensemble" (fr.Ensemble, one kernel for the whole group)
