@@ -14,7 +14,7 @@ from numba import njit, prange
 
 from fastrelu.kernels._ziggurat import EXP_R, FE, KE, WE
 from fastrelu.kernels.pcg64 import (RNG_JIT, RNG_PJIT, STATE_WORDS, next_double, next_uint32,
-                                    next_uint64, seed_state, standard_normal)
+                                    next_uint64, normal_words, seed_state, standard_normal)
 
 _M32 = np.uint64(0xFFFFFFFF)
 _SH3, _SH8, _SH32 = np.uint64(3), np.uint64(8), np.uint64(32)
@@ -109,13 +109,16 @@ def _draw_rai(params, rows, seeds, layers, factors, states, picks):
         for l in range(layers.shape[0]):
             fan_in, fan_out, w0, b0 = layers[l, FAN_IN], layers[l, FAN_OUT], layers[l, W_AT], layers[l, B_AT]
             f = factors[l]
+            # rng.normal(0, 1, (fan_out, fan_in + 1)) * f, row by row: each unit's weights, then
+            # its bias; the state stays in registers (10k nets 1-10x19-1, one thread: 68 -> 41 us per net)
+            hi, lo, inc_hi, inc_lo = s[0], s[1], s[2], s[3]
             for u in range(fan_out):
-                for c in range(fan_in + 1):
-                    v = (0.0 + 1.0 * standard_normal(s)) * f
-                    if c < fan_in:
-                        p[w0 + u * fan_in + c] = v
-                    else:
-                        p[b0 + u] = v
+                for c in range(fan_in):
+                    z, hi, lo = normal_words(hi, lo, inc_hi, inc_lo)
+                    p[w0 + u * fan_in + c] = (0.0 + 1.0 * z) * f
+                z, hi, lo = normal_words(hi, lo, inc_hi, inc_lo)
+                p[b0 + u] = (0.0 + 1.0 * z) * f
+            s[0], s[1] = hi, lo
             for u in range(fan_out):
                 pick[u] = np.int64(bounded_uint32(s, np.uint64(fan_in)))
             for u in range(fan_out):
