@@ -77,6 +77,10 @@ def encode(name: str, values: Sequence) -> np.ndarray:
     ValueError
         A value the field cannot hold (unknown name, None in a field that never is None).
     """
+    if (isinstance(values, list) and len(values) > 1 and values.count(values[0]) == len(values)
+            and len(set(map(type, values))) == 1):
+        # one value for the whole chunk (a grid key with one value): encode it once
+        return np.repeat(encode(name, values[:1]), len(values))
     if name in VOCAB:
         codes = _CODES[name]
         try:

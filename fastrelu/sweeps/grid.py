@@ -363,6 +363,8 @@ class Grid:
                 if isinstance(col, range) and col and max(abs(col[0]), abs(col[-1])) < 2 ** 62:
                     # seeds: index arithmetic in NumPy, not per point (int64 holds these)
                     cols[key] = (d * col.step + col.start).tolist()
+                elif len(col) == 1:
+                    cols[key] = [col[0]] * len(idx)
                 else:
                     cols[key] = [col[i] for i in idx]
         n = len(pos)
