@@ -13,7 +13,7 @@ Why this format (the alternatives were ``.npy`` chunks with a manifest and a for
   10,000,000-point sweep would leave about 700,000 files.
 * **The data ecosystem's interchange format.** pandas, polars, DuckDB and pyarrow read the
   journal as it is (``pyarrow.ipc.open_stream(path).read_all()``), Parquet is one call, and
-  numbers keep their float64/int64 bits (no text round trip as in JSON Lines).
+  numbers keep their float64/int64/uint64 bits (no text round trip as in JSON Lines).
 * **Fast to read back.** Consecutive batches are read with one ``pread`` and decoded by
   pyarrow in C++; columns come out as NumPy arrays without per-row Python.
 
@@ -37,7 +37,7 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 
 from fastrelu.imported import require
-from fastrelu.sweeps.columns import FIELDS, OPT_FLOAT, VOCAB, Batch, dtype
+from fastrelu.sweeps.columns import FIELDS, OPT_FLOAT, UINT, VOCAB, Batch, dtype
 from fastrelu.sweeps.header import check_header, lock, make_header
 
 #: Suffix of an Arrow IPC stream journal.
@@ -54,12 +54,19 @@ def require_pyarrow() -> Any:
     return require("pyarrow", f"out= ending in {SUFFIX} (an Arrow IPC stream journal): {HINT}")
 
 
-def schema(pa: Any, header: "dict | None" = None) -> Any:
-    """The Arrow schema of a journal: one column per row field, ``None`` as null."""
-    types = {np.int64: pa.int64(), np.float64: pa.float64(), np.bool_: pa.bool_(), np.int8: pa.string()}
+def schema(pa: Any, header: "dict | None" = None, legacy: bool = False) -> Any:
+    """The Arrow schema of a journal: one column per row field, ``None`` as null.
+
+    ``seed`` is uint64 (:data:`~fastrelu.sweeps.columns.UINT` says why). ``legacy=True`` gives
+    the schema journals were written with before, whose ``seed`` is int64: such a journal is
+    still resumed and appended to in its own schema, each seed stored as the int64 of the
+    same 64 bits, read back as uint64 (exact for every seed)."""
+    types = {np.int64: pa.int64(), np.uint64: pa.uint64(), np.float64: pa.float64(),
+             np.bool_: pa.bool_(), np.int8: pa.string()}
     fields = [pa.field("dead_fraction", pa.list_(pa.field("item", pa.float64(), nullable=False)),
                        nullable=False) if f == "dead_fraction" else
-              pa.field(f, types[dtype(f)], nullable=f in OPT_FLOAT or f == "diverged_at")
+              pa.field(f, pa.int64() if legacy and f in UINT else types[dtype(f)],
+                       nullable=f in OPT_FLOAT or f == "diverged_at")
               for f in FIELDS]
     meta = None if header is None else {"fastrelu_sweep": json.dumps(header, separators=(",", ":"))}
     return pa.schema(fields, metadata=meta)
@@ -80,6 +87,8 @@ def to_record_batch(pa: Any, batch: Batch, sch: Any) -> Any:
             arrays.append(pa.array(col, pa.float64(), mask=np.isnan(col)))
         elif f == "diverged_at":
             arrays.append(pa.array(col, pa.int64(), mask=col < 0))
+        elif f in UINT and sch.field(f).type == pa.int64():
+            arrays.append(pa.array(col.view(np.int64)))  # a legacy journal: same bits
         else:
             arrays.append(pa.array(col))
     return pa.RecordBatch.from_arrays(arrays, schema=sch)
@@ -116,6 +125,8 @@ def from_table(pa: Any, table: Any, fields: Sequence[str], where: str) -> Batch:
             cols[f] = arr.to_numpy().astype(np.int8)
         elif f == "diverged_at":
             cols[f] = pc.fill_null(arr, -1).to_numpy().astype(np.int64)
+        elif f in UINT:  # uint64, or the int64 of a legacy journal: a cast keeps the bits
+            cols[f] = arr.to_numpy(zero_copy_only=False).astype(np.uint64)
         else:
             cols[f] = np.asarray(arr.to_numpy(zero_copy_only=False), dtype=dtype(f))
     n = table.num_rows
@@ -143,6 +154,9 @@ class ArrowJournal:
 
     Attributes
     ----------
+    schema : pyarrow.Schema
+        The columns batches are written with: the current :func:`schema`, or the legacy one
+        (``seed`` int64) of a journal written before seeds were uint64.
     spans : list of (offset, length, rows)
         Where each complete record batch lies in the file, in file order.
 
@@ -193,7 +207,10 @@ class ArrowJournal:
             except (KeyError, ValueError):
                 stored = None
             check_header(self.path, stored, self.header)
-            if not stored_schema.remove_metadata().equals(self.schema.remove_metadata()):
+            columns = stored_schema.remove_metadata()
+            if columns.equals(schema(pa, legacy=True)):
+                self.schema = schema(pa, self.header, legacy=True)  # appended in its schema
+            elif not columns.equals(self.schema.remove_metadata()):
                 raise ValueError(f"out: {str(self.path)!r} has columns of another fastrelu version")
             end = src.tell()
             while True:

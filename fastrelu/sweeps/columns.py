@@ -9,7 +9,8 @@ keeps a sweep over depths 4 and 19 from padding every row to 19 layers, and it k
 different depths in grid order in one array.
 
 Encodings (all exact, so a row rebuilt from its columns equals the row computed, bit for bit):
-ints int64; floats float64; ``None`` of a float metric is NaN (metrics are finite or None);
+ints int64, except ``seed``, uint64 (every seed ``sweep`` accepts, 0 to 2**64 - 1); floats
+float64; ``None`` of a float metric is NaN (metrics are finite or None);
 ``diverged_at`` ``None`` is -1; ``init`` and ``optimizer`` are int8 codes into :data:`VOCAB`.
 
 Examples
@@ -44,7 +45,13 @@ METRICS: tuple[str, ...] = (
 #: Every field of a row, in order.
 FIELDS: tuple[str, ...] = KEYS + METRICS
 
-INT = ("width", "depth", "seed", "steps_run")
+INT = ("width", "depth", "steps_run")
+#: Fields stored as uint64. Seeds are validated >= 0 and ``np.random.default_rng`` takes any
+#: below 2**64, so int64 would wrap the upper half negative (a row whose seed is not the seed
+#: its net was drawn with); uint64 holds every accepted seed exactly. A negative int64 seed in a
+#: journal is such a wrap (written before seeds were uint64): its two's complement, what a cast
+#: to uint64 gives, is the true seed.
+UINT = ("seed",)
 FLOAT = ("lr", "bias")
 OPT_FLOAT = ("output_std_ratio", "dead_fraction_max", "dead_fraction_mean", "final_loss")
 BOOL = ("residual", "batchnorm", "collapsed", "dead_layer")
@@ -54,13 +61,16 @@ VOCAB: dict[str, tuple[str, ...]] = {"init": INITS, "optimizer": tuple(optim.NAM
 FLAT: tuple[str, ...] = tuple(f for f in FIELDS if f != "dead_fraction")
 
 _DTYPES: dict[str, Any] = {
-    **{f: np.int64 for f in INT + ("diverged_at",)}, **{f: np.float64 for f in FLOAT + OPT_FLOAT},
-    **{f: np.bool_ for f in BOOL}, **{f: np.int8 for f in VOCAB},
+    **{f: np.int64 for f in INT + ("diverged_at",)}, **{f: np.uint64 for f in UINT},
+    **{f: np.float64 for f in FLOAT + OPT_FLOAT}, **{f: np.bool_ for f in BOOL},
+    **{f: np.int8 for f in VOCAB},
 }
 _CODES = {f: {name: i for i, name in enumerate(names)} for f, names in VOCAB.items()}
 # What encode() accepts: the dtype kinds NumPy infers, and the Python types behind them.
-_KINDS = {f: {np.int64: "iu", np.float64: "fiu", np.bool_: "b"}.get(t, "") for f, t in _DTYPES.items()}
-_PY = {f: {np.int64: int, np.float64: (int, float), np.bool_: bool}.get(t, str) for f, t in _DTYPES.items()}
+_KINDS = {f: {np.int64: "iu", np.uint64: "iu", np.float64: "fiu", np.bool_: "b"}.get(t, "")
+          for f, t in _DTYPES.items()}
+_PY = {f: {np.int64: int, np.uint64: int, np.float64: (int, float), np.bool_: bool}.get(t, str)
+       for f, t in _DTYPES.items()}
 _NOT = {f: (bool,) if t is not np.bool_ else () for f, t in _DTYPES.items()}
 
 
@@ -98,11 +108,24 @@ def encode(name: str, values: Sequence) -> np.ndarray:
         arr = np.array(values)  # inferred: a None, a string or a list shows in the dtype
     except (TypeError, ValueError, OverflowError):
         arr = np.array(values, dtype=object)
+    if name in UINT and arr.dtype.kind not in "iu":
+        arr = _wrapped(values, arr)
     if arr.ndim != 1 or arr.dtype.kind not in _KINDS[name]:
         bad = next((x for x in values if not isinstance(x, _PY[name]) or isinstance(x, _NOT[name])), None)
         raise ValueError(f"a row whose {name} is {bad!r}" if bad is not None or None in values
                          else f"a row whose {name} is not a {np.dtype(_DTYPES[name]).name}")
-    return arr.astype(_DTYPES[name], copy=False)
+    return arr.astype(_DTYPES[name], copy=False)  # a seed: negative int64 wraps, see UINT
+
+
+def _wrapped(values: list, arr: np.ndarray) -> np.ndarray:
+    """Seeds NumPy infers no integer dtype for, modulo 2**64 when all are integers in
+    [-2**63, 2**64): NumPy makes float64 (inexact) of seeds on both sides of 2**63, e.g.
+    ``[2**63 - 1, 2**63]``, and of old wrapped seeds (negative) beside seeds >= 2**63 in a
+    journal. Anything else is returned as it was inferred."""
+    if all(isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_))
+           and -(1 << 63) <= x < 1 << 64 for x in values):
+        return np.array([int(x) % (1 << 64) for x in values], dtype=np.uint64)
+    return arr
 
 
 def decode(name: str, col: np.ndarray) -> list:
@@ -261,9 +284,13 @@ def _factor_positions(factor: Any, batch: Batch) -> tuple[np.ndarray, np.ndarray
     """Position of every row among the entries of one grid factor, and whether it is one."""
     if len(factor.keys) == 1 and isinstance(factor.columns[0], range):
         values, col = factor.columns[0], batch.cols[factor.keys[0]]
-        rel = col - values.start
-        pos = rel // values.step
-        return pos, (rel % values.step == 0) & (pos >= 0) & (pos < len(values))
+        # distance from the range's start in the column's own dtype (uint64 seeds: no value
+        # may go negative), computed only inside the range's ends
+        inside = (col >= min(values[0], values[-1])) & (col <= max(values[0], values[-1]))
+        col = np.where(inside, col, col.dtype.type(values.start))
+        rel = col - values.start if values.step > 0 else values.start - col
+        step = abs(values.step)
+        return (rel // step).astype(np.int64), inside & (rel % step == 0)
     # Codes of the factor's entries and of the rows, key by key: the code of the keys so far
     # is re-numbered densely after every key (below len(factor)**2, no overflow).
     n = len(factor)
