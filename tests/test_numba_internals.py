@@ -79,3 +79,25 @@ def test_every_exported_internal_exists_in_this_numba():
     from numba.np import arrayobj
 
     assert callable(arrayobj.make_array) and callable(arrayobj.populate_array)
+
+
+def test_each_kernel_keeps_its_own_copies_of_fastrelu_callees():
+    """A kernel's linked-in copies of fastrelu functions are internal (so the JIT never binds
+    its calls to another kernel's differently optimized copy); numba's own helpers keep
+    their linkage, and installing the wrapper again does nothing."""
+    import llvmlite.binding as ll
+
+    import fastrelu as fr
+    from fastrelu.kernels import _numba_internals as ni
+    from fastrelu.kernels import train
+
+    assert ni.keep_callee_copies_private() is False      # installed by import fastrelu.kernels
+    X, y = fr.data.teacher(64, 3, seed=0)
+    fr.fit(fr.MLP([3, 8, 1], seed=0), X, y, optimizer=fr.SGD(0.01), steps=2, batch_size=32, seed=0)
+    lib = train.run_steps.overloads[train.run_steps.signatures[0]].library
+    defined = [f for f in lib._get_module_for_linking().functions if not f.is_declaration]
+    ours = [f for f in defined if f.name.startswith(ni.FASTRELU_SYMBOLS)]
+    entry = [f for f in ours if f.linkage != ll.Linkage.internal]
+    assert len(ours) > 5                                   # forward, backward, the dense kernels ...
+    assert len(entry) == 1 and "run_steps" in entry[0].name   # only the kernel itself is shared
+    assert any(f.linkage == ll.Linkage.linkonce_odr for f in defined if f not in ours)

@@ -111,15 +111,18 @@ def source_key(folder: str = _HERE) -> str:
 
 
 def install_cache_locator() -> None:
-    """Have numba cache the functions of this folder's files in :func:`active_cache_folder`.
+    """Have numba cache the functions of this folder's files in :func:`active_cache_folder`,
+    and keep each kernel's copies of its callees its own
+    (:func:`fastrelu.kernels._numba_internals.keep_callee_copies_private`).
 
     Idempotent; touches no file (the folder is created before the first save). Does nothing
     for any other function, and nothing when ``NUMBA_CACHE_LOCATOR_CLASSES`` is set (numba
     then uses only the locators it names: the user's choice, stale-kernel risk included).
     """
-    from fastrelu.kernels._numba_internals import register_cache_locator
+    from fastrelu.kernels._numba_internals import keep_callee_copies_private, register_cache_locator
 
     register_cache_locator(_HERE, active_cache_folder, prepare_cache_folder)
+    keep_callee_copies_private()
 
 
 def _parents() -> Iterator[str]:

@@ -42,6 +42,19 @@ Compiler settings (``dense.py``)
     loads). Check: that ``SLP_VECTORIZE`` still exists and is read per compilation, and the
     W1 benchmark (without SLP the microkernels lose their vector registers, about 2x slower).
 
+Private copies of callees (``_config.py``)
+    ``CPUCodeLibrary._optimize_final_module`` (``numba.core.codegen``): numba links each
+    callee's code into every kernel that calls it with ``linkonce_odr`` linkage, and the JIT
+    resolves such a symbol to whichever kernel loaded it first. The copies are optimized with
+    different callers, and run at different speeds: W2's ``Ensemble.fit`` ran at 26-28k
+    net-steps/s after a ``fit`` had loaded its kernel, 38-44k alone and 51-63k after
+    ``MLP.forward`` had (2-core EPYC, 2026-12-02). :func:`keep_callee_copies_private`
+    wraps that method so that, in each library it finalizes, the copies of fastrelu's own
+    functions (mangled names under ``_ZN8fastrelu``) become ``internal`` after optimization:
+    every kernel runs the code it was optimized with, whatever loaded first. Other libraries'
+    functions are left alone. Check: that the method still runs once per library, after
+    linking and before code generation, and tests/test_numba_internals.py.
+
 Cache location (``_config.py``)
     ``CacheImpl._locator_classes``, ``_CacheLocator`` and ``_SourceFileBackedLocatorMixin``
     (``numba.core.caching``): :func:`register_cache_locator` puts a locator that answers for
@@ -60,6 +73,7 @@ from __future__ import annotations
 import os
 import re
 
+import llvmlite.binding as _llvm
 import llvmlite.ir as ir
 from numba.core import caching as _caching
 from numba.core import cgutils, config, types
@@ -67,8 +81,10 @@ from numba.core.extending import intrinsic
 from numba.core.imputils import impl_ret_borrowed
 
 __all__ = ["NUMBA_TESTED", "blas_matmul", "cgutils", "config", "impl_ret_borrowed", "intrinsic", "ir",
-           "make_array", "numba_version_tested", "populate_array", "register_cache_locator",
-           "types"]
+           "keep_callee_copies_private", "make_array", "numba_version_tested", "populate_array",
+           "register_cache_locator", "types"]
+
+_LINKONCE_ODR = _llvm.Linkage.linkonce_odr
 
 #: numba versions fastrelu has been tested with: ``(lowest, first excluded)``, as in
 #: ``pyproject.toml``'s ``numba>=0.68.1,<0.69``.
@@ -182,3 +198,36 @@ def register_cache_locator(source_dir: str, cache_path, prepare) -> type:
         "prepare": staticmethod(prepare), "__module__": __name__})
     classes.insert(0, cls)
     return cls
+
+
+#: Prefix of the mangled names of functions defined in the ``fastrelu`` package.
+FASTRELU_SYMBOLS = "_ZN8fastrelu"
+
+
+def keep_callee_copies_private() -> bool:
+    """Make numba keep, in every library it finalizes, the linked-in copies of fastrelu's
+    functions private to that library (``internal`` linkage, set after the library's
+    optimization). Idempotent; returns True when it installed the wrapper now.
+
+    Without it a kernel may call another kernel's copy of a shared callee (the JIT resolves
+    ``linkonce_odr`` symbols to the first one loaded), so its speed depends on what ran first
+    in the process. Only functions named under :data:`FASTRELU_SYMBOLS` change linkage.
+    """
+    from numba.core import codegen
+
+    cls = codegen.CPUCodeLibrary
+    if getattr(cls._optimize_final_module, "_fastrelu_private", False):
+        return False
+    original = cls._optimize_final_module
+
+    def _optimize_final_module(self):
+        original(self)
+        for fn in self._final_module.functions:
+            if (not fn.is_declaration and fn.linkage == _LINKONCE_ODR
+                    and fn.name.startswith(FASTRELU_SYMBOLS)):
+                fn.linkage = "internal"
+
+    _optimize_final_module._fastrelu_private = True
+    _optimize_final_module.__wrapped__ = original
+    cls._optimize_final_module = _optimize_final_module
+    return True
