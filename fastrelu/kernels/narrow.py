@@ -95,10 +95,11 @@ def forward_narrow(theta, arch, res_scale, xt, acts, acc, out, max_pre):
 @njit(**STRICT_JIT)
 def _rows_equal_after(theta, arch, l, h, n, max_pre):
     """True when layer ``l + 1`` and every later one give the same bits on every row: layer
-    ``l`` is plain and all its units are dead (largest pre-activation ``<= 0``), every value of
-    ``h[:, :n]`` is a zero (not so for a pre-activation of -inf, whose ReLU is NaN), and layer ``l + 1``
-    is not residual (its skip would add the zeros' signs) and, if it takes the ``fma`` path,
-    has no bias of -0 (``fma(+-0, w, -0)`` keeps the sign of the product).
+    ``l`` is plain and all its units are dead (largest pre-activation ``<= 0``: the cheap test,
+    first), every value of ``h[:, :n]`` is a zero (not so for a pre-activation of -inf, whose
+    ReLU is NaN), and layer ``l + 1`` is not residual (its skip would add the zeros' signs)
+    and, if it takes the ``fma`` path, has no bias of -0 (``fma(+-0, w, -0)`` keeps the sign
+    of the product).
 
     With zeros in, the sums of ``_unit_sums`` start from +0 and stay +0 whatever the signs of
     the products; an ``fma`` chain from a bias ``b`` stays ``b`` (from +0: +0). So layer

@@ -358,15 +358,14 @@ class Grid:
         digits = np.unravel_index(pos, [len(f) for f in members]) if members else ()
         cols: dict = {}
         for f, d in zip(members, digits):
-            idx = d.tolist()
             for key, col in zip(f.keys, f.columns):
                 if isinstance(col, range) and col and max(abs(col[0]), abs(col[-1])) < 2 ** 62:
                     # seeds: index arithmetic in NumPy, not per point (int64 holds these)
                     cols[key] = (d * col.step + col.start).tolist()
                 elif len(col) == 1:
-                    cols[key] = [col[0]] * len(idx)
+                    cols[key] = [col[0]] * len(d)
                 else:
-                    cols[key] = [col[i] for i in idx]
+                    cols[key] = [col[i] for i in d.tolist()]
         n = len(pos)
         points = Points({k: cols[k] if k in cols else [cell[k]] * n for k in KEYS})
         return Chunk({k: cell[k] for k in ARCH_KEYS}, tuple((start + pos).tolist()), points)
