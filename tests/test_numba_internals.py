@@ -71,7 +71,6 @@ def test_every_exported_internal_exists_in_this_numba():
 
     for name in ni.__all__:
         assert getattr(ni, name) is not None, name
-    assert hasattr(ni.config, "SLP_VECTORIZE") and callable(ni.config.reload_config)
     assert isinstance(caching.CacheImpl._locator_classes, list)
     for method in ("from_function", "get_cache_path", "get_source_stamp", "get_disambiguator",
                    "ensure_cache_path"):

@@ -31,8 +31,8 @@ FASTMATH = {"arcp", "afn", "reassoc"}
 
 #: Serial kernels: compiled once per dtype, cached on disk, release the GIL.
 JIT = dict(cache=True, nogil=True, fastmath=FASTMATH, error_model="numpy", boundscheck=False)
-#: Generated microkernels (fastrelu/kernels/gen_microkernels.py): without ``reassoc``, which would let the
-#: loop vectorizer turn their reduction loops into gathers instead of leaving the blocks to SLP.
+#: Microkernels (``micro_*.py`` around ``vector_blocks``' vector IR): without ``reassoc``, so
+#: that LLVM keeps their fma chains in the order written (their bits are the scalar chains').
 MICRO_JIT = dict(JIT, fastmath=FASTMATH - {"reassoc"})
 #: Kernels with ``prange`` loops.
 PJIT = dict(JIT, parallel=True)

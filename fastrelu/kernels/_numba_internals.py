@@ -11,19 +11,25 @@ Tested with numba 0.68.1 and llvmlite 0.50.0 only; no other version has been run
 Extension API (documented by numba, so the least likely to move)
     ``intrinsic`` (``numba.core.extending``; public alias ``numba.extending``) and ``types``
     (``numba.core.types``; public alias ``numba.types``): ``intrinsics.py`` defines ``fma``,
-    ``as_matrix``, ``borrow`` and the block transposes as typed intrinsics.
+    ``as_matrix``, ``borrow`` and the block transposes as typed intrinsics, and
+    ``vector_blocks.py`` the microkernels' loop nests.
     ``ir`` (``llvmlite.ir``, llvmlite's IR builder): the same intrinsics emit LLVM IR
-    (``llvm.fma`` calls, vector loads and shuffles). Check: tests/test_intrinsics.py.
+    (``llvm.fma`` calls, vector loads and shuffles). Check: tests/test_kernels.py (transposes,
+    borrowed views) and tests/test_vector_blocks.py.
 
-Code-generation internals (``intrinsics.py``)
+Code-generation internals (``intrinsics.py``, ``vector_blocks.py``)
     ``make_array`` and ``populate_array`` (``numba.np.arrayobj``): build the array structs of
     the views ``as_matrix`` and ``borrow`` return. ``impl_ret_borrowed``
     (``numba.core.imputils``): tells numba ``as_matrix``'s view borrows its source's
     reference. ``cgutils`` (``numba.core.cgutils``: ``pack_array``, ``unpack_tuple``,
-    ``get_null_value``): shapes and strides, and the null meminfo of a borrowed view. On an
+    ``get_null_value``; in ``vector_blocks`` also ``for_range``, ``alloca_once``,
+    ``alloca_once_value`` and ``get_or_insert_function``): shapes and strides, the null
+    meminfo of a borrowed view, and the microkernels' loops and accumulators. On an
     upgrade check the array struct's fields (``meminfo``, ``parent``, ``nitems``,
     ``itemsize``, ``data``, ``shape``, ``strides``) and ``populate_array``'s keywords.
-    Check: tests/test_intrinsics.py and the kernel oracle tests.
+    ``CPUCodegen._tm_features`` (:func:`target_features`): the vector register set the
+    microkernels size their column passes for (performance only, never bits).
+    Check: tests/test_kernels.py, tests/test_vector_blocks.py and the kernel oracle tests.
 
 BLAS (``intrinsics.matmul_into``)
     ``dot_3_mm``, ``ensure_blas`` and ``make_contiguous`` (``numba.np.linalg``): numba's
@@ -31,16 +37,6 @@ BLAS (``intrinsics.matmul_into``)
     (:func:`blas_matmul`). On an upgrade check their signatures ``(context, builder, sig,
     args)`` and that ``np.dot``'s three-argument overload still lowers through them.
     Check: tests/test_kernels.py (wide layers) and the W3 benchmark.
-
-Compiler settings (``dense.py``)
-    ``config`` (``numba.core.config``): ``config.SLP_VECTORIZE`` is switched on around each
-    compilation of the generated microkernels (numba leaves LLVM's SLP vectorizer off), and
-    ``config.reload_config()`` is called first because numba re-reads every ``NUMBA_*``
-    setting at the start of a compilation when an environment variable changed. The
-    microkernel dispatchers' ``compile`` method is wrapped to do that (numba calls
-    ``dispatcher.compile(sig)`` for direct calls, for typing from a caller and for cache
-    loads). Check: that ``SLP_VECTORIZE`` still exists and is read per compilation, and the
-    W1 benchmark (without SLP the microkernels lose their vector registers, about 2x slower).
 
 Private copies of callees (``_config.py``)
     ``CPUCodeLibrary._optimize_final_module`` (``numba.core.codegen``): numba links each
@@ -66,7 +62,8 @@ Cache location (``_config.py``)
     and calls ``ensure_cache_path`` before each save. Check: that ``CacheImpl`` (``_CacheImpl``
     in older numba), ``_locator_classes`` and these four methods keep their names and
     their call points, and that ``config.CACHE_LOCATOR_CLASSES`` still overrides the list.
-    Check: tests/test_cache_dir.py.
+    ``config`` (``numba.core.config``) is read for ``CACHE_DIR`` only (numba's own cache
+    folder, the fallback parent of fastrelu's). Check: tests/test_cache_dir.py.
 """
 from __future__ import annotations
 
@@ -82,7 +79,7 @@ from numba.core.imputils import impl_ret_borrowed
 
 __all__ = ["NUMBA_TESTED", "blas_matmul", "cgutils", "config", "impl_ret_borrowed", "intrinsic", "ir",
            "keep_callee_copies_private", "make_array", "numba_version_tested", "populate_array",
-           "register_cache_locator", "types"]
+           "register_cache_locator", "target_features", "types"]
 
 _LINKONCE_ODR = _llvm.Linkage.linkonce_odr
 
@@ -107,6 +104,13 @@ def _release(version: str) -> tuple[int, ...]:
     if match is None:
         raise ValueError(f"numba version {version!r} is not of the form major.minor[.patch]")
     return tuple(int(part) for part in match.groups(default="0"))
+
+
+def target_features(context) -> str:
+    """The LLVM feature string numba compiles for (``"+avx2,-avx512f,..."``): the host's, or
+    ``NUMBA_CPU_FEATURES``. ``CPUCodegen._tm_features`` is private; numba keys its cache on the
+    same CPU name and features, so code shaped by them is never loaded on another CPU."""
+    return context.codegen()._tm_features
 
 
 def make_array(array_type):

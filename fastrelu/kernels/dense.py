@@ -1,69 +1,24 @@
 """Dense layer kernels: ``z = h W^T + b`` and its backward, for small and wide layers.
 
-Small layers are computed in register blocks by the generated microkernels of
-``micro_weight_grad`` and ``micro_input_grad`` (a block of the output stays in vector
-registers for the whole reduction, no stores inside it, no allocation); the forward pass
+Small layers are computed in register blocks by ``microkernels`` (a block of the output
+stays in vector registers for the whole reduction, no stores inside it, no allocation); the forward pass
 transposes ``W`` into scratch and uses the input-gradient kernels. The edges that do not fill
 a block use plain loops. Layers with at least ``BLAS_MIN_MACS`` multiply-adds go to BLAS through
 ``intrinsics.matmul_into`` (numba's lowering of ``np.dot``). The path and the summation order
 depend on the shapes only, so a given problem always gives the same bits, whatever the thread
 count.
 
-The microkernels need LLVM's SLP vectorizer, which numba leaves off by default
-(``NUMBA_SLP_VECTORIZE=0``). Their dispatchers are wrapped so that each compilation (on first
-use, per argument types) runs with SLP switched on for just that compilation; the compiled
-(and cached) code keeps the vectorization when it is linked into callers.
+The microkernels are loop nests emitted as LLVM vector IR (``vector_blocks``): fma chains on
+``<K x float>`` vectors, the same bits as the scalar chains ``fma(a, b, acc)`` in order.
 """
 from __future__ import annotations
-
-import contextlib
 
 import numpy as np
 from numba import njit
 
-from fastrelu.kernels import micro_input_grad, micro_weight_grad
+from fastrelu.kernels import microkernels
 from fastrelu.kernels._config import INLINE, BLAS_MIN_MACS, JIT, STRICT_JIT
-from fastrelu.kernels._numba_internals import config as _numba_config
 from fastrelu.kernels.intrinsics import as_matrix, fma, matmul_into, transpose8, transpose16
-
-
-@contextlib.contextmanager
-def _slp_vectorizer():
-    """Switch numba's SLP vectorizer on for the compilations inside the block.
-
-    Every compilation starts with ``numba.core.config.reload_config()``, which re-reads all
-    settings (SLP included) whenever a ``NUMBA_*`` environment variable changed since the last
-    read (the calling program may set one at any time). Reloading here first
-    keeps the compilations below from resetting the flag.
-    """
-    _numba_config.reload_config()
-    old = _numba_config.SLP_VECTORIZE
-    _numba_config.SLP_VECTORIZE = 1
-    try:
-        yield
-    finally:
-        _numba_config.SLP_VECTORIZE = old
-
-
-def _compile_with_slp(dispatcher) -> None:
-    """Make every compilation of ``dispatcher`` (or load from cache) run with SLP on.
-
-    Wrapping the dispatcher's ``compile`` covers all routes to it: a direct call, typing from
-    a caller being compiled, and cache loads. Compiling lazily, per dtype, on first use keeps
-    the cold start of float32-only work free of the float64 microkernels.
-    """
-    original = dispatcher.compile
-
-    def compile(sig):
-        with _slp_vectorizer():
-            return original(sig)
-
-    dispatcher.compile = compile
-
-
-for _module in (micro_weight_grad, micro_input_grad):
-    for _name in _module.KERNELS:
-        _compile_with_slp(getattr(_module, _name))
 
 
 @njit(**INLINE)
@@ -209,11 +164,11 @@ def linear_backward_params(dz, h, dW, db, wt):
     j16 = n_out - n_out % 16
     o = np.int64(0)
     if j64 > 0:
-        micro_weight_grad.colsum_64(dz, db, o, j64)
+        microkernels.colsum_64(dz, db, o, j64)
     if j64 < j16:
-        micro_weight_grad.colsum_16(dz, db, j64, j16)
+        microkernels.colsum_16(dz, db, j64, j16)
     if j16 < n_out:
-        micro_weight_grad.colsum_1(dz, db, j16, n_out)
+        microkernels.colsum_1(dz, db, j16, n_out)
 
 
 @njit(**INLINE)
@@ -231,18 +186,18 @@ def tn_product(A, B, C):
     o = np.int64(0)   # not a literal: the calls must match the compiled int64 signatures
     for k0 in range(0, k32, 32):
         if i4 > 0:
-            micro_weight_grad.tn_4_32(A, B, C, o, i4, k0, n)
+            microkernels.tn_4_32(A, B, C, o, i4, k0, n)
         if i4 < n_out:
-            micro_weight_grad.tn_1_32(A, B, C, i4, n_out, k0, n)
+            microkernels.tn_1_32(A, B, C, i4, n_out, k0, n)
     for k0 in range(k32, k8, 8):
         if i4 > 0:
-            micro_weight_grad.tn_4_8(A, B, C, o, i4, k0, n)
+            microkernels.tn_4_8(A, B, C, o, i4, k0, n)
         if i4 < n_out:
-            micro_weight_grad.tn_1_8(A, B, C, i4, n_out, k0, n)
+            microkernels.tn_1_8(A, B, C, i4, n_out, k0, n)
     zero = C.dtype.type(0)
     for k in range(k8, n_in):
         if i16 > 0:
-            micro_weight_grad.tncol_16(A, B, C, o, i16, k, n)
+            microkernels.tncol_16(A, B, C, o, i16, k, n)
         for j in range(i16, n_out):
             acc = zero
             for r in range(n):
@@ -277,9 +232,9 @@ def nn_product(dz, W, dh, bias, use_bias):
     o = np.int64(0)   # not a literal: the calls must match the compiled int64 signatures
     if r4 > 0:
         for k0 in range(0, k32, 32):
-            micro_input_grad.nn_4_32(dz, W, dh, o, r4, k0, n_out, bias, use_bias)
+            microkernels.nn_4_32(dz, W, dh, o, r4, k0, n_out, bias, use_bias)
         for k0 in range(k32, k8, 8):
-            micro_input_grad.nn_4_8(dz, W, dh, o, r4, k0, n_out, bias, use_bias)
+            microkernels.nn_4_8(dz, W, dh, o, r4, k0, n_out, bias, use_bias)
     if r4 < n:
         input_grad_rows(dz, W, dh, r4, n, o, k8, bias, use_bias)   # o: one int64 specialization
     if k8 == n_in:
@@ -287,7 +242,7 @@ def nn_product(dz, W, dh, bias, use_bias):
     if n_in >= 8:
         # The last < 8 columns: redo the last full block of 8 (overwrites, same values).
         if r4 > 0:
-            micro_input_grad.nn_4_8(dz, W, dh, o, r4, n_in - 8, n_out, bias, use_bias)
+            microkernels.nn_4_8(dz, W, dh, o, r4, n_in - 8, n_out, bias, use_bias)
         if r4 < n:
             input_grad_rows(dz, W, dh, r4, n, n_in - 8, n_in, bias, use_bias)
         return
