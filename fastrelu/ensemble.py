@@ -100,8 +100,11 @@ class Ensemble:
         # one template net gives the layout; its parameters are drawn again per member
         self._template = MLP(sizes, init="zeros", dtype=dtype, residual=residual,
                              residual_scale=residual_scale, batchnorm=batchnorm)
-        self.inits = [name for _, name, _ in checked]
-        self.biases = [b for _, _, b in checked]
+        if checked.count(checked[0]) == k:   # one (init, bias) for all: no per-member pass
+            self.inits, self.biases = [checked[0][1]] * k, [checked[0][2]] * k
+        else:
+            self.inits = [name for _, name, _ in checked]
+            self.biases = [b for _, _, b in checked]
         self.params = np.repeat(self._template.params[None], k, axis=0)
         self.running = np.repeat(self._template.running[None], k, axis=0)
         named = set(map(type, given)) == {str}
@@ -187,7 +190,9 @@ def _check_inits(inits: list, biases: list) -> list:
     keys = list(zip(inits, biases))
     if set(map(type, inits)) <= {str} and set(map(type, biases)) <= {int, float}:   # a sweep's
         done = {key: check_init(key[0], key[1], f"[{keys.index(key)}]") for key in dict.fromkeys(keys)}
-        return [done[key] for key in keys]
+        if len(done) == 1:
+            return [next(iter(done.values()))] * len(keys)
+        return list(map(done.__getitem__, keys))
     seen: dict = {}
     out = []
     for j, (i, b) in enumerate(keys):
@@ -245,8 +250,15 @@ def _groups(inits: list, callables: list) -> "dict[str, Sequence[int]]":
     def key(j, name):
         return name if callables[j] is None and (name in FUSED_KIND or name in ("zeros", "rai")) else ""
 
-    if callables.count(None) == len(callables) and len(set(inits)) == 1:   # a sweep's usual group
-        return {key(0, inits[0]): range(len(inits))}
+    if callables.count(None) == len(callables):   # a sweep's: named inits only
+        names = set(inits)
+        if len(names) == 1:
+            return {key(0, inits[0]): range(len(inits))}
+        codes = np.array(inits)   # one C pass; rows of each name ascending
+        found: dict[str, list] = {}
+        for name in sorted(names):
+            found.setdefault(key(0, name), []).append(np.flatnonzero(codes == name))
+        return {g: (parts[0] if len(parts) == 1 else np.sort(np.concatenate(parts))) for g, parts in found.items()}
     groups: dict[str, list[int]] = {}
     for j, name in enumerate(inits):
         groups.setdefault(key(j, name), []).append(j)

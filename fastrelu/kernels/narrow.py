@@ -22,6 +22,7 @@ from fastrelu.kernels.dense import LANES_MAX_IN
 from fastrelu.kernels.evaluate import BLOCK_ROWS
 from fastrelu.kernels.intrinsics import borrow, fma, from_ordered_key, ordered_key
 from fastrelu.kernels.layout import B_OFF, BN, C_OFF, IN, KIND, OUT, OUTPUT, RESIDUAL, W_OFF
+from fastrelu.kernels.vector_blocks import rows_fma_chain
 
 #: Layers narrower than this use the dot-product path of ``dense.linear_forward``; wider ones
 #: its ``nn`` microkernels, whose sums are ``fma`` chains from the bias over the inputs in order.
@@ -33,6 +34,8 @@ MAX_IN = LANES_MAX_IN
 #: Units per layer at most on this path: wider layers are faster in the register-blocked
 #: microkernels than in one pass over the rows per (unit, input) pair.
 MAX_UNITS = 16
+
+_ROWS_FMA = rows_fma_chain()
 
 
 def qualifies(arch: np.ndarray) -> bool:
@@ -129,13 +132,9 @@ def _rows_equal_after(theta, arch, l, h, n, max_pre):
 @njit(**STRICT_JIT)
 def _unit_fma(theta, w0, k_in, src, n, u, bias):
     """``u[r] = fma(src[k_in - 1, r], w, ... fma(src[0, r], w0, bias))``: the chain of the
-    ``nn`` microkernels of ``dense.linear_forward`` (layers of 8 units or more), rows ``< n``."""
-    for r in range(n):
-        u[r] = bias
-    for k in range(k_in):
-        w, row = theta[w0 + k], src[k]
-        for r in range(n):
-            u[r] = fma(row[r], w, u[r])
+    ``nn`` microkernels of ``dense.linear_forward`` (layers of 8 units or more), rows ``< n``,
+    with blocks of rows kept in vector registers over the chain (``vector_blocks``)."""
+    _ROWS_FMA(theta, w0, k_in, src, n, u, bias)
 
 
 @njit(**STRICT_JIT)

@@ -81,7 +81,8 @@ class _Emitter:
 
     def fma(self, a, b, c):
         t = a.type
-        name = f"llvm.fma.v{t.count}{'f32' if self.align == 4 else 'f64'}"
+        scalar = "f32" if self.align == 4 else "f64"
+        name = f"llvm.fma.v{t.count}{scalar}" if isinstance(t, ir.VectorType) else f"llvm.fma.{scalar}"
         fn = cgutils.get_or_insert_function(self.b.module, ir.FunctionType(t, [t, t, t]), name)
         return self.b.call(fn, [a, b, c])
 
@@ -264,3 +265,53 @@ def colsum_block(J):
         return types.none(A, c, j_start, j_end), _out_of_line(f"colsum_{J}", body)
 
     return block
+
+
+def rows_fma_chain():
+    """``f(theta, w0, k_in, src, n, u, bias)``: ``u[r] = fma(src[k_in - 1, r], theta[w0 + k_in - 1],
+    ... fma(src[0, r], theta[w0], bias))`` for rows ``r < n``: one unit of a narrow layer, rows
+    along the lanes. Blocks of 8 vector registers of rows stay in registers over the whole
+    chain (a pass over the rows per input stored and reloaded ``u`` every time), then single
+    vectors, then the last rows one by one; the bits do not depend on the blocking."""
+
+    @intrinsic
+    def chain(typingctx, theta, w0, k_in, src, n, u, bias):
+        if not (isinstance(theta, types.Array) and theta.ndim == 1 and theta.layout == "C"
+                and isinstance(theta.dtype, types.Float) and _is_matrix(src) and src.dtype == theta.dtype
+                and isinstance(u, types.Array) and u.ndim == 1 and u.layout == "C" and u.dtype == theta.dtype
+                and bias == theta.dtype and all(isinstance(x, types.Integer) for x in (w0, k_in, n))):
+            return None
+
+        def body(context, builder, signature, args):
+            dtype = signature.args[0].dtype
+            em = _Emitter(context, builder, dtype)
+            th = em.vector(signature.args[0], args[0])
+            s = em.matrix(signature.args[3], args[3])
+            out = em.vector(signature.args[5], args[5])
+            w_first, kk, rows = (em.index(args[i], signature.args[i]) for i in (1, 2, 4))
+            lanes = (64 if "+avx512f" in target_features(context) else 32) // em.align
+            done = em.const(0)
+            # (rows per block, vectors per block): 8 registers, then one, then single rows
+            for width, count in ((lanes * 8, 8), (lanes, 1), (1, 1)):
+                vec = width // count if width > 1 else None
+                end = builder.sub(rows, builder.srem(builder.sub(rows, done), em.const(width)))
+                accs = [cgutils.alloca_once(builder, em.zero(vec).type if vec else em.ftype) for _ in range(count)]
+                with em.blocks(done, end, width) as r0:
+                    start = em.splat(args[6], vec) if vec else args[6]
+                    for acc in accs:
+                        builder.store(start, acc)
+                    with cgutils.for_range(builder, kk) as loop:
+                        k = loop.index
+                        w = em.load(th, None, builder.add(w_first, k))
+                        wv = em.splat(w, vec) if vec else w
+                        for i, acc in enumerate(accs):
+                            col = builder.add(r0, em.const(i * (vec or 1)))
+                            x = em.load(s, k, col, vec)
+                            builder.store(em.fma(x, wv, builder.load(acc)), acc)
+                    for i, acc in enumerate(accs):
+                        em.store(builder.load(acc), out, None, builder.add(r0, em.const(i * (vec or 1))), vec)
+                done = end
+
+        return types.none(theta, w0, k_in, src, n, u, bias), _out_of_line("rows_fma", body)
+
+    return chain

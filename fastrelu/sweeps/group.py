@@ -236,6 +236,10 @@ def measure_group(
         nets, hists = _train_each(sizes, arch, points, data, steps, batch_size, loss)
         params, running, template = np.stack([n.params for n in nets]), np.stack([n.running for n in nets]), nets[0]
     metrics = measure(params, running, template, data, loss)
+    if steps == 0:   # nothing ran: no per-point history to read
+        metrics["diverged_at"] = np.full(len(points), -1, dtype=np.int64)
+        metrics["steps_run"] = np.zeros(len(points), dtype=np.int64)
+        return metrics
     metrics["diverged_at"] = np.array([-1 if d is None else d for d, _ in hists], dtype=np.int64)
     metrics["steps_run"] = np.array([s for _, s in hists], dtype=np.int64)
     return metrics
