@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from numba import njit
 
 from fastrelu.kernels import microkernels as mk
+from fastrelu.kernels.vector_blocks import rows_fma_chain
 
 def compiled(name):
     """An ``njit`` function calling microkernel ``name`` (intrinsics run in compiled code only)."""
@@ -30,6 +31,8 @@ def compiled(name):
 
 
 CALL = {name: compiled(name) for name in mk.KERNELS}
+ROWS_FMA = rows_fma_chain()
+call_rows_fma = njit(lambda theta, w0, k_in, src, n, u, bias: ROWS_FMA(theta, w0, k_in, src, n, u, bias))
 
 
 SETTINGS = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -126,6 +129,23 @@ def test_colsum_adds_rows_in_order_from_zero(J, dtype, blocks, first, n, seed):
         expected = expected + A[r, cols]   # one rounding per addition, in dtype
     assert c[cols].tobytes() == expected.tobytes()
     assert np.isnan(np.delete(c, cols)).all()
+
+
+@SETTINGS
+@given(dtype=DTYPES, n=st.integers(0, 150), extra=st.integers(0, 3), k_in=st.integers(0, 12),
+       w0=st.integers(0, 4), seed=st.integers(0, 2**31))
+def test_rows_fma_chain_is_one_chain_per_row(dtype, n, extra, k_in, w0, seed):
+    """The narrow path's unit: every row ``r < n`` an fma chain from the bias over the inputs in
+    order (register blocks of rows, single vectors, then single rows: all sizes of ``n``)."""
+    rng = np.random.default_rng(seed)
+    theta = rand(rng, w0 + k_in + 2, dtype)
+    src = rand(rng, (k_in, n + extra), dtype)
+    bias = dtype(rng.normal())
+    u = np.full(n + extra, SENTINEL, dtype)
+    call_rows_fma(theta, w0, k_in, src, n, u, bias)
+    expected = [chain(src[:, r], theta[w0:w0 + k_in], bias, dtype) for r in range(n)]
+    assert u[:n].tobytes() == np.asarray(expected, dtype).tobytes()
+    assert np.isnan(u[n:]).all()
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
