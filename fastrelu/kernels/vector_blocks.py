@@ -10,7 +10,10 @@ compile (the unrolled scalar kernels took about 12 s of a 40 s empty-cache scena
 2-core EPYC; paired runs of the whole command: 45.7 s before, 30.0 s after).
 
 The loops need C-contiguous 2-D arrays of one float dtype and in-bounds indices;
-``microkernels`` names the instances ``dense`` calls, and ``dense`` guarantees the bounds. Row ranges are ``start:end`` with ``end - start`` a multiple of the block height.
+``microkernels`` names the instances ``dense`` calls, and ``dense`` guarantees the bounds. Row
+ranges are ``start:end`` with ``end - start`` a multiple of the block height.
+:func:`rows_fma_chain` is the narrow path's unit (``narrow._unit_fma``): one fma chain per row,
+rows along the lanes.
 """
 from __future__ import annotations
 
