@@ -134,14 +134,20 @@ def _out_of_line(name, body):
     return codegen
 
 
+def vector_registers(context, itemsize):
+    """``(lanes, registers)`` of the target's vector register file for items of ``itemsize``
+    bytes: 32 zmm of 64 bytes with AVX-512, else 16 ymm of 32 bytes (AVX2)."""
+    avx512 = "+avx512f" in target_features(context)
+    return (64 if avx512 else 32) // itemsize, (32 if avx512 else 16)
+
+
 def pass_width(context, dtype, I, K):
     """Columns per pass of an ``I``-row block, so that its accumulators, ``I`` broadcasts and a
     row of ``B`` fit the target's vector registers (32 zmm with AVX-512, else 16 ymm): 32
     float32 columns in one pass with AVX-512, 16 with AVX2. Passes over column slices change
     no bits: every output is the same fma chain whatever the blocking."""
-    avx512 = "+avx512f" in target_features(context)
-    lanes = (64 if avx512 else 32) // context.get_abi_sizeof(context.get_data_type(dtype))
-    budget = (32 if avx512 else 16) - I - 2
+    lanes, registers = vector_registers(context, context.get_abi_sizeof(context.get_data_type(dtype)))
+    budget = registers - I - 2
     width = K
     while width > lanes and I * (width // lanes) > budget:
         width //= 2
@@ -292,7 +298,7 @@ def rows_fma_chain():
             s = em.matrix(signature.args[3], args[3])
             out = em.vector(signature.args[5], args[5])
             w_first, kk, rows = (em.index(args[i], signature.args[i]) for i in (1, 2, 4))
-            lanes = (64 if "+avx512f" in target_features(context) else 32) // em.align
+            lanes = vector_registers(context, em.align)[0]
             done = em.const(0)
             # (rows per block, vectors per block): 8 registers, then one, then single rows
             for width, count in ((lanes * 8, 8), (lanes, 1), (1, 1)):
