@@ -88,15 +88,16 @@ def test_each_kernel_keeps_its_own_copies_of_fastrelu_callees():
 
     import fastrelu as fr
     from fastrelu.kernels import _numba_internals as ni
-    from fastrelu.kernels import train
+    from fastrelu.kernels import network
 
     assert ni.keep_callee_copies_private() is False      # installed by import fastrelu.kernels
     X, y = fr.data.teacher(64, 3, seed=0)
     fr.fit(fr.MLP([3, 8, 1], seed=0), X, y, optimizer=fr.SGD(0.01), steps=2, batch_size=32, seed=0)
-    lib = train.run_steps.overloads[train.run_steps.signatures[0]].library
+    # backward (compiled for the step loop's pointer) links view2d and the input-gradient rows
+    lib = network.backward.overloads[network.backward.signatures[0]].library
     defined = [f for f in lib._get_module_for_linking().functions if not f.is_declaration]
     ours = [f for f in defined if f.name.startswith(ni.FASTRELU_SYMBOLS)]
     entry = [f for f in ours if f.linkage != ll.Linkage.internal]
-    assert len(ours) > 5                                   # forward, backward, the dense kernels ...
-    assert len(entry) == 1 and "run_steps" in entry[0].name   # only the kernel itself is shared
+    assert len(ours) >= 2, [f.name for f in ours]
+    assert len(entry) == 1 and "backward" in entry[0].name   # only the kernel itself is shared
     assert any(f.linkage == ll.Linkage.linkonce_odr for f in defined if f not in ours)

@@ -38,6 +38,18 @@ BLAS (``intrinsics.matmul_into``)
     args)`` and that ``np.dot``'s three-argument overload still lowers through them.
     Check: tests/test_kernels.py (wide layers) and the W3 benchmark.
 
+Function pointers (``pointers.py``)
+    ``WrapperAddressProtocol`` (``numba.core.types``; numba's first-class functions, documented
+    as experimental): an object with ``__wrapper_address__`` and ``signature`` passes into a
+    kernel as a ``FunctionType`` value, and the kernel calls it through the address, without
+    linking the callee's code. :func:`cfunc_address` reads that address from a compile result:
+    ``library.get_pointer_to_function`` of ``fndesc.llvm_cfunc_wrapper_name``, the C-callable
+    wrapper numba builds for every compiled function. On an upgrade check that a kernel taking
+    a ``pointers.StepKernels`` of pointers compiles, caches (its index key holds the
+    ``FunctionType`` signatures) and gives the bits of the linked calls. Check:
+    tests/test_pointers.py and tests/test_determinism.py (an ensemble member, which links the
+    kernels, against ``fit``, which calls them through pointers).
+
 Private copies of callees (``_config.py``)
     ``CPUCodeLibrary._optimize_final_module`` (``numba.core.codegen``): numba links each
     callee's code into every kernel that calls it with ``linkonce_odr`` linkage, and the JIT
@@ -74,12 +86,14 @@ import llvmlite.binding as _llvm
 import llvmlite.ir as ir
 from numba.core import caching as _caching
 from numba.core import cgutils, config, types
+from numba.core.types import WrapperAddressProtocol
 from numba.core.extending import intrinsic
 from numba.core.imputils import impl_ret_borrowed
 
-__all__ = ["NUMBA_TESTED", "blas_matmul", "cgutils", "config", "impl_ret_borrowed", "intrinsic", "ir",
-           "keep_callee_copies_private", "make_array", "numba_version_tested", "populate_array",
-           "register_cache_locator", "target_features", "types"]
+__all__ = ["NUMBA_TESTED", "WrapperAddressProtocol", "blas_matmul", "cfunc_address", "cgutils",
+           "config", "impl_ret_borrowed", "intrinsic", "ir", "keep_callee_copies_private",
+           "make_array", "numba_version_tested", "populate_array", "register_cache_locator",
+           "target_features", "types"]
 
 _LINKONCE_ODR = _llvm.Linkage.linkonce_odr
 
@@ -235,3 +249,9 @@ def keep_callee_copies_private() -> bool:
     _optimize_final_module.__wrapped__ = original
     cls._optimize_final_module = _optimize_final_module
     return True
+
+
+def cfunc_address(compiled) -> int:
+    """Address of the C-callable wrapper numba builds for every compiled function
+    (``compiled``: a ``CompileResult``, as in ``dispatcher.overloads``)."""
+    return compiled.library.get_pointer_to_function(compiled.fndesc.llvm_cfunc_wrapper_name)

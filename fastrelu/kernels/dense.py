@@ -27,7 +27,7 @@ def use_blas(n, n_in, n_out):
     return n * n_in * n_out >= BLAS_MIN_MACS
 
 
-@njit(**JIT)
+@njit(**INLINE)
 def linear_forward(h, W, b, z, wt):
     """Write ``z[r, j] = b[j] + sum_k h[r, k] * W[j, k]``.
 
@@ -138,7 +138,7 @@ def transpose_into(A, AT):
                 AT[j, i] = A[i, j]
 
 
-@njit(**JIT)
+@njit(**INLINE)
 def linear_backward_params(dz, h, dW, db, wt):
     """Write ``dW = dz^T h`` and ``db = sum_r dz[r]`` (overwrites).
 
@@ -205,7 +205,7 @@ def tn_product(A, B, C):
             C[j, k] = acc
 
 
-@njit(**JIT)
+@njit(**INLINE)
 def linear_backward_input(dz, W, dh):
     """Write ``dh = dz W`` (overwrites). dz: (n, out), W: (out, in), dh: (n, in)."""
     n, n_out = dz.shape

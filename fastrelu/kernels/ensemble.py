@@ -11,6 +11,7 @@ from __future__ import annotations
 from numba import njit, prange
 
 from fastrelu.kernels._config import PJIT
+from fastrelu.kernels.pointers import linked_step_kernels
 from fastrelu.kernels.structs import (member_network, member_optimizer, member_schedule,
                                       member_workspace, stacked)
 from fastrelu.kernels.train import CHUNKED, NO_CHUNKS, SERIAL, parallel_worthwhile, run_steps
@@ -50,6 +51,6 @@ def ensemble_steps(nets, data, schedules, optimizers, losses, steps_run, diverge
     for k in prange(K):
         ran, div = run_steps(member_network(nets, k), data, member_schedule(schedules, k),
                              member_optimizer(optimizers, k), losses[k], member_workspace(ws, k),
-                             SERIAL, chunked)
+                             SERIAL, chunked, linked_step_kernels())
         steps_run[k] = ran
         diverged[k] = div

@@ -18,6 +18,7 @@ from fastrelu.kernels.layout import BN, C_OFF, OUT
 from fastrelu.kernels.losses import loss_and_grad
 from fastrelu.kernels.network import backward, forward, view2d
 from fastrelu.kernels.optim import apply_update
+from fastrelu.kernels.pointers import StepKernels, linked_step_kernels, step_kernels
 from fastrelu.kernels.structs import (DH_A, DH_B, DZ, WT, Data, Network, Workspace, borrow_all,
                                       chunk_workspace, step_chunks, step_layers)
 from fastrelu.kernels.workspace import (new_chunks, new_step_workspace, new_workspace,
@@ -61,7 +62,7 @@ def batch_loss_grad(params, arch, residual_scale, X, targets, labels, loss, runn
     batch = structs.data(X, targets, labels, loss)
     n = X.shape[0]
     if not use_chunks(arch, n):
-        return _serial_gradient(net, batch, n, grad, new_workspace(arch, n, params))
+        return _serial_gradient(net, batch, n, grad, new_workspace(arch, n, params), _PY_KERNELS)
     chunks = new_chunks(arch, n, params)
     if parallel:
         return chunked_loss_grad(net, batch, grad, chunks)
@@ -69,14 +70,15 @@ def batch_loss_grad(params, arch, residual_scale, X, targets, labels, loss, runn
         r0, r1 = chunk_rows.py_func(c, n)
         rows = structs.data(X[r0:r1], targets[r0:r1], labels[r0:r1], loss)
         chunks.losses[c] = _serial_gradient(net, rows, n, chunks.grads[c],
-                                            chunk_workspace.py_func(chunks, c))
+                                            chunk_workspace.py_func(chunks, c), _PY_KERNELS)
     return reduce_chunks_numpy(chunks, grad)
 
 
 @njit(**INLINE)
-def serial_gradient(net, batch, denom, grad, ws):
+def serial_gradient(net, batch, denom, grad, ws, kern):
     """Loss (mean over ``denom`` rows) of the ``structs.Data`` ``batch`` and its gradient
-    into ``grad``, serially, in the ``structs.Workspace`` ``ws``.
+    into ``grad``, serially, in the ``structs.Workspace`` ``ws``, with the kernels of ``kern``
+    (a ``pointers.StepKernels``: pointers, or the kernels themselves).
 
     Leaves the batch statistics of batch-norm layers in ``ws.batch_stats``; see
     :func:`update_running`.
@@ -88,18 +90,19 @@ def serial_gradient(net, batch, denom, grad, ws):
     x = batch.X
     G = ws.scratch
     # np.bool_: a plain True would be typed Literal[bool] and compile a second forward
-    out = forward(theta, arch, scale, x, ws.outputs, ws.preacts, ws.normalized, ws.batch_stats,
-                  net.running, np.bool_(True), G[WT])
+    out = kern.forward(theta, arch, scale, x, ws.outputs, ws.preacts, ws.normalized,
+                       ws.batch_stats, net.running, np.bool_(True), G[WT])
     dout = view2d(G[DZ], np.int64(0), n, out.shape[1])   # int64, as view2d's other calls
-    loss = loss_and_grad(batch.loss, out, batch.targets, batch.labels, denom, dout)
+    loss = kern.loss(batch.loss, out, batch.targets, batch.labels, denom, dout)
     # (backward reads dout, in row DZ, before it first writes that row)
-    backward(theta, arch, scale, x, ws.outputs, ws.preacts, ws.normalized, ws.batch_stats, dout,
-             grad, G[DH_A], G[DH_B], G[DZ], G[WT])
+    kern.backward(theta, arch, scale, x, ws.outputs, ws.preacts, ws.normalized, ws.batch_stats,
+                  dout, grad, G[DH_A], G[DH_B], G[DZ], G[WT])
     return loss
 
 
-#: ``serial_gradient`` run as Python (see :func:`batch_loss_grad`).
+#: ``serial_gradient`` run as Python (see :func:`batch_loss_grad`), and the kernels it calls.
 _serial_gradient = serial_gradient.py_func
+_PY_KERNELS = StepKernels(forward, loss_and_grad, backward, apply_update)
 
 
 # Positional: the form tests/test_network_kernels.py compiles on its own (the kernels call
@@ -110,7 +113,8 @@ def serial_loss_grad(params, arch, residual_scale, X, targets, labels, loss, den
     """:func:`serial_gradient` with the fields of its structures passed one by one."""
     return serial_gradient(Network(params, running, arch, residual_scale),
                            Data(X, targets, labels, loss), denom, grad,
-                           Workspace(outputs, preacts, normalized, scratch, batch_stats))
+                           Workspace(outputs, preacts, normalized, scratch, batch_stats),
+                           linked_step_kernels())
 
 
 @njit(**INLINE)
@@ -183,9 +187,10 @@ def chunked_loss_grad(net, batch, grad, chunks):
     # Taken out of the structure before the loop: numba 0.68 loses stores made through a
     # namedtuple's field inside a prange loop (``chunks.losses[c] = ...`` wrote nothing).
     losses = chunks.losses
+    kern = linked_step_kernels()
     for c in prange(N_CHUNKS):
         losses[c] = serial_gradient(net, chunk(batch, c), n, chunks.grads[c],
-                                    chunk_workspace(chunks, c))
+                                    chunk_workspace(chunks, c), kern)
     return reduce_chunks(chunks, grad)
 
 
@@ -212,13 +217,15 @@ def gather(data, idx, batch):
 
 
 @njit(**JIT)
-def run_steps(net, data, sched, opt, losses, ws, parallel, chunked):
+def run_steps(net, data, sched, opt, losses, ws, parallel, chunked, kern):
     """The step loop: ``structs.Network``, ``Data``, ``Schedule``, ``Optimizer``, the losses
     per step and a ``StepWorkspace`` (:func:`workspace.new_step_workspace`).
 
     ``parallel`` is ``PARALLEL`` or ``SERIAL``, ``chunked`` is ``CHUNKED`` or ``NO_CHUNKS``
-    (``NO_CHUNKS`` only if no batch takes the chunked path; see there). Returns
-    ``(steps_run, diverged)``.
+    (``NO_CHUNKS`` only if no batch takes the chunked path; see there). ``kern``: the step
+    kernels, a ``pointers.StepKernels`` (:func:`train` passes pointers, so that this
+    kernel's compilation does not optimize and emit them once more; the ensemble's parallel
+    loop links them). Returns ``(steps_run, diverged)``.
     """
     # Borrowed views of everything the loop touches (see ``borrow``): none of them leaves
     # this function, and the caller holds the arrays.
@@ -241,18 +248,18 @@ def run_steps(net, data, sched, opt, losses, ws, parallel, chunked):
             if parallel is SERIAL:
                 for c in range(N_CHUNKS):
                     chunks.losses[c] = serial_gradient(net, chunk(batch, c), n, chunks.grads[c],
-                                                       chunk_workspace(chunks, c))
+                                                       chunk_workspace(chunks, c), kern)
                 loss = reduce_chunks(chunks, ws.grad)
             else:
                 loss = chunked_loss_grad(net, batch, ws.grad, chunks)
         else:
-            loss = serial_gradient(net, batch, n, ws.grad, layers)
+            loss = serial_gradient(net, batch, n, ws.grad, layers, kern)
             update_running(net, layers.batch_stats, n)
         losses[s] = loss
         if not np.isfinite(loss):
             return s + 1, True
-        if not apply_update(opt.kind, net.params, ws.grad, opt.buffers, opt.hyper,
-                            opt.step + s + 1):
+        if not kern.update(opt.kind, net.params, ws.grad, opt.buffers, opt.hyper,
+                           opt.step + s + 1):
             return s + 1, True
     return nsteps, False
 
@@ -270,5 +277,7 @@ def train(net, data, sched, opt, losses, parallel):
     # ``fit`` passes ``parallel`` true exactly when some batch of the whole run is chunked,
     # so all its calls compile one variant of the step loop.
     chunked = CHUNKED if parallel or parallel_worthwhile(net.arch, sched.starts) else NO_CHUNKS
-    # Called from Python, not compiled: one call level less for numba to re-optimize.
-    return run_steps(net, data, sched, opt, losses, ws, PARALLEL if parallel else SERIAL, chunked)
+    # Called from Python, not compiled: one call level less for numba to re-optimize. The
+    # step kernels go in as pointers (compiled, or loaded from the cache, on their own).
+    return run_steps(net, data, sched, opt, losses, ws, PARALLEL if parallel else SERIAL, chunked,
+                     step_kernels(net.params.dtype))
