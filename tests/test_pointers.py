@@ -4,9 +4,13 @@ numba would otherwise link forward, backward, the loss and the optimizer into th
 optimize and emit them once more there (about 7 s of the scenario's cold start). The bits of
 the pointer calls against linked ones: tests/test_ensemble.py (an ensemble member links them,
 ``fit`` calls them through pointers, and the two end bit-identical).
+
+On a first run a helper process compiles backward into the kernel cache meanwhile
+(``kernels.compile_helper``); the bits are those of compiling it in the process.
 """
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -16,7 +20,8 @@ import numpy as np
 import pytest
 
 import fastrelu as fr
-from fastrelu.kernels import losses, network, optim, pointers, train
+from fastrelu.kernels import compile_helper, losses, network, optim, pointers, train
+from fastrelu.kernels._config import active_cache_folder, cache_has
 from fastrelu.kernels.layout import H_LR, NHYPER, SGD
 
 FASTRELU = "_ZN8fastrelu7kernels"
@@ -67,19 +72,76 @@ def test_a_pointer_called_from_python_calls_its_kernel():
     assert np.array_equal(a, b) and np.array_equal(a, theta - 0.1 * grad)
 
 
-def test_the_step_loop_taking_pointers_loads_from_the_cache(tmp_path):
-    """The step loop's cache index is keyed on the pointers' signatures: a second process
-    loads it (and the kernels behind the pointers) instead of compiling them."""
-    code = ("import fastrelu as fr\n"
-            "from fastrelu.kernels import train, network\n"
-            "X, y = fr.data.teacher(64, 3, seed=0)\n"
-            "fr.fit(fr.MLP([3, 8, 1], seed=0), X, y, optimizer=fr.SGD(0.01), steps=2,\n"
-            "       batch_size=32, seed=0)\n"
-            "print(sum(train.run_steps.stats.cache_hits.values()), "
-            "sum(train.run_steps.stats.cache_misses.values()), "
-            "sum(network.forward.stats.cache_misses.values()))\n")
+_FIT_AND_REPORT = (
+    "import hashlib, json\n"
+    "import fastrelu as fr\n"
+    "from fastrelu.kernels import network, train\n"
+    "X, y = fr.data.teacher(64, 3, seed=0)\n"
+    "net = fr.MLP([3, 8, 1], seed=0)\n"
+    "fr.fit(net, X, y, optimizer=fr.Adam(0.01), steps=5, batch_size=16, seed=0)\n"
+    "count = lambda k, d: sum(getattr(k.stats, d).values())\n"
+    "print(json.dumps({'bits': hashlib.sha256(net.params.tobytes()).hexdigest(),\n"
+    "                  'run_steps': [count(train.run_steps, 'cache_hits'),\n"
+    "                                count(train.run_steps, 'cache_misses')],\n"
+    "                  'forward': count(network.forward, 'cache_misses'),\n"
+    "                  'backward': [count(network.backward, 'cache_hits'),\n"
+    "                               count(network.backward, 'cache_misses')]}))\n")
+
+
+def _fit_in_process(cache, helper):
+    env = {**os.environ, "FASTRELU_CACHE_DIR": str(cache), "FASTRELU_COMPILE_HELPER": helper}
+    out = subprocess.run([sys.executable, "-c", _FIT_AND_REPORT], env=env, capture_output=True,
+                         text=True, check=True).stdout
+    return json.loads(out)
+
+
+def test_first_runs_with_and_without_the_helper_and_a_warm_run(tmp_path):
+    """From empty caches: with the compile helper, backward comes from the cache the helper
+    filled (on two CPUs or more); without it, this process compiles it. Same bits. Then a
+    second process loads the step loop (its index keyed on the pointers' signatures) and
+    every kernel behind the pointers from the cache."""
+    helped = _fit_in_process(tmp_path / "a", "1")
+    alone = _fit_in_process(tmp_path / "b", "0")
+    assert helped["bits"] == alone["bits"]
+    assert alone["backward"] == [0, 1] and alone["run_steps"] == [0, 1] and alone["forward"] == 1
+    if compile_helper._cpus() >= 2:
+        assert helped["backward"] == [1, 0], helped          # loaded: the helper compiled it
+    warm = _fit_in_process(tmp_path / "a", "1")
+    assert warm["bits"] == alone["bits"]
+    assert warm["run_steps"] == [1, 0] and warm["forward"] == 0 and warm["backward"] == [1, 0]
+
+
+def test_no_helper_when_it_cannot_help(monkeypatch, tmp_path):
+    names, entries = ("backward",), ("network.backward",)
+    monkeypatch.setenv(compile_helper.HELPER_ENV, "0")
+    assert compile_helper.start("float32", names, entries) is None
+    monkeypatch.delenv(compile_helper.HELPER_ENV)
+    monkeypatch.setattr(compile_helper, "_cpus", lambda: 1)
+    assert compile_helper.start("float32", names, entries) is None
+    monkeypatch.setattr(compile_helper, "_cpus", lambda: 2)
+    monkeypatch.setattr(compile_helper, "active_cache_folder", lambda: None)
+    assert compile_helper.start("float32", names, entries) is None
+    monkeypatch.setattr(compile_helper, "active_cache_folder", lambda: str(tmp_path))
+    monkeypatch.setattr(compile_helper, "cache_has", lambda entry, folder: True)
+    assert compile_helper.start("float32", names, entries) is None    # already cached
+
+
+def test_a_failed_or_stuck_helper_is_waited_for_and_changes_nothing(monkeypatch):
+    failed = subprocess.Popen([sys.executable, "-c", "import sys; sys.exit(3)"])
+    compile_helper.finish(failed)
+    assert failed.returncode == 3
+    monkeypatch.setattr(compile_helper, "TIMEOUT_S", 0.2)
+    stuck = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    compile_helper.finish(stuck)
+    assert stuck.returncode is not None and stuck.returncode != 0     # stopped, reaped
+    compile_helper.finish(None)
+
+
+def test_the_helper_compiles_into_the_cache_folder_it_is_given(tmp_path):
     env = {**os.environ, "FASTRELU_CACHE_DIR": str(tmp_path)}
-    runs = [subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                           check=True).stdout.split() for _ in range(2)]
-    assert runs[0] == ["0", "1", "1"], runs                 # first process: compiled
-    assert runs[1] == ["1", "0", "0"], runs                 # second: all from the cache
+    subprocess.run([sys.executable, "-m", "fastrelu.kernels.compile_helper", "float64", "update"],
+                   env=env, check=True, capture_output=True)
+    folders = list(tmp_path.glob("numba-*"))
+    assert len(folders) == 1 and folders[0].name == os.path.basename(active_cache_folder())
+    assert cache_has("optim.apply_update", str(folders[0]))
+    assert not cache_has("network.backward", str(folders[0]))

@@ -14,18 +14,21 @@ must link (the ``prange`` loops) build the same table from the kernels themselve
 from __future__ import annotations
 
 import functools
+import threading
 from typing import NamedTuple
 
 import numpy as np
-from numba import from_dtype, njit
+from numba import njit
 
+from fastrelu.kernels import compile_helper
 from fastrelu.kernels._config import INLINE
-from fastrelu.kernels._numba_internals import WrapperAddressProtocol, cfunc_address, types
+from fastrelu.kernels._numba_internals import WrapperAddressProtocol, cfunc_address
 from fastrelu.kernels.losses import loss_and_grad
 from fastrelu.kernels.network import backward, forward
 from fastrelu.kernels.optim import apply_update
+from fastrelu.kernels.signatures import cache_entry, step_signatures
 
-__all__ = ["Pointer", "StepKernels", "linked_step_kernels", "step_kernels"]
+__all__ = ["HELPER_COMPILES", "Pointer", "StepKernels", "linked_step_kernels", "step_kernels"]
 
 
 class Pointer(WrapperAddressProtocol):
@@ -68,17 +71,32 @@ def linked_step_kernels():
     return StepKernels(forward, loss_and_grad, backward, apply_update)
 
 
+#: The step kernel a helper process compiles on a first run, while this one compiles the
+#: others (see :mod:`fastrelu.kernels.compile_helper`): the largest, about as long as the
+#: other three together.
+HELPER_COMPILES = ("backward",)
+
+_LOCK = threading.Lock()
+
+
 @functools.lru_cache(maxsize=None)
+def _step_kernels(dtype) -> StepKernels:
+    signatures = step_signatures(dtype)
+    helper = compile_helper.start(np.dtype(dtype).name, HELPER_COMPILES,
+                                  [cache_entry(signatures[n][0]) for n in HELPER_COMPILES])
+    names = [n for n in StepKernels._fields if helper is None or n not in HELPER_COMPILES]
+    built = {n: Pointer(*signatures[n]) for n in names}
+    compile_helper.finish(helper)   # then the helper's kernels load from the cache
+    built.update((n, Pointer(*signatures[n])) for n in StepKernels._fields if n not in built)
+    return StepKernels(**built)
+
+
 def step_kernels(dtype) -> StepKernels:
-    """The step kernels for parameters of ``dtype`` (float32 or float64), as pointers."""
-    f = types.float64
-    i = types.int64
-    v = types.Array(from_dtype(np.dtype(dtype)), 1, "C")
-    m = types.Array(v.dtype, 2, "C")
-    arch = types.Array(i, 2, "C")
-    return StepKernels(
-        Pointer(forward, (v, arch, f, m, v, v, v, m, m, types.boolean, v)),
-        Pointer(loss_and_grad, (i, m, m, types.Array(i, 1, "C"), i, m)),
-        Pointer(backward, (v, arch, f, m, v, v, v, m, m, v, v, v, v, v)),
-        Pointer(apply_update, (i, v, v, m, types.Array(f, 1, "C"), i)),
-    )
+    """The step kernels for parameters of ``dtype`` (float32 or float64), as pointers.
+
+    Built once per dtype. On a first run (nothing cached yet) a helper process compiles
+    :data:`HELPER_COMPILES` into the kernel cache at the same time (when
+    :func:`compile_helper.start` finds it worthwhile).
+    """
+    with _LOCK:
+        return _step_kernels(np.dtype(dtype))
