@@ -7,12 +7,12 @@ from fastrelu import _validation as v
 WORK = ("fit", "ensemble", "init")
 
 #: Seconds a first run of each kind of work took from an empty kernel cache, measured on a
-#: 2-core AMD EPYC (AVX2; 2026-12-02 13:30 UTC, whole commands): ``fastrelu scenario
-#: lr-explosion`` (fit: 34.2 s in ``fastrelu bench``'s cold-start row, 30.0 s median of 3),
-#: ``fastrelu sweep lr-death`` (ensemble, 87.5 s: it also compiles the generators, the
-#: measurement and the fit kernels its preflight uses), ``fastrelu sweep born-dead`` (init,
-#: 29.6 s). Other machines differ.
-FIRST_RUN_SECONDS = {"fit": 34.0, "ensemble": 87.0, "init": 30.0}
+#: 2-core AMD EPYC (AVX2; 2026-12-02 15:45-16:00 UTC, whole commands): ``fastrelu scenario
+#: lr-explosion`` (fit: 16.6 s median of 3, paired with the code before the function pointers
+#: and the compile helper, which took 32.5 s), ``fastrelu sweep lr-death`` (ensemble, 88.1 s: it
+#: also compiles the generators, the measurement and the fit kernels its preflight uses),
+#: ``fastrelu sweep born-dead`` (init, 30.3 s). Other machines differ.
+FIRST_RUN_SECONDS = {"fit": 17.0, "ensemble": 88.0, "init": 30.0}
 
 
 def kernels_cached(work: str = "fit") -> bool:
