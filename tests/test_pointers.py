@@ -135,6 +135,28 @@ def test_a_failed_or_stuck_helper_is_waited_for_and_changes_nothing(monkeypatch)
     compile_helper.finish(stuck)
     assert stuck.returncode is not None and stuck.returncode != 0     # stopped, reaped
     compile_helper.finish(None)
+    running = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    compile_helper.stop(running)
+    assert running.returncode is not None and running.returncode != 0
+    compile_helper.stop(None)
+
+
+def test_a_failing_compile_stops_the_helper(monkeypatch):
+    """If this process's own compiling fails, the helper it started does not outlive it."""
+    started = []
+
+    def fake_start(dtype, names, entries):
+        started.append(subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"]))
+        return started[-1]
+
+    def broken(kernel, argtypes):
+        raise RuntimeError("compile failed")
+
+    monkeypatch.setattr(compile_helper, "start", fake_start)
+    monkeypatch.setattr(pointers, "Pointer", broken)
+    with pytest.raises(RuntimeError, match="compile failed"):
+        pointers._step_kernels.__wrapped__(np.dtype("float32"))
+    assert started and started[0].returncode is not None      # stopped and reaped
 
 
 def test_the_helper_compiles_into_the_cache_folder_it_is_given(tmp_path):

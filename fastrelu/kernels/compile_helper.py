@@ -11,9 +11,9 @@ bits of one compiled in the process (tests/test_determinism.py).
 A helper is started only when it can help and cannot hurt (:func:`start`): a usable kernel
 cache folder, at least two CPUs available to this process, the kernels not cached yet, a
 Python interpreter to run (not a bundled app), and ``FASTRELU_COMPILE_HELPER`` not set to
-``0``. It writes only cache files, and prints nothing
-(its output goes nowhere). If it fails or is too slow, this process compiles what is missing
-itself: the helper never changes a result, only when it is ready.
+``0``. It writes only cache files and prints nothing (its output goes nowhere). If it fails or
+is too slow, this process compiles what is missing itself: the helper never changes a result,
+only when it is ready. If this process's own compiling fails, the helper is stopped.
 """
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ import sys
 
 from fastrelu.kernels._config import CACHE_ENV, active_cache_folder, cache_has
 
-__all__ = ["HELPER_ENV", "TIMEOUT_S", "finish", "start"]
+__all__ = ["HELPER_ENV", "TIMEOUT_S", "finish", "start", "stop"]
 
 #: Environment variable that turns the helper off when set to ``0``.
 HELPER_ENV = "FASTRELU_COMPILE_HELPER"
@@ -65,6 +65,12 @@ def finish(helper: subprocess.Popen | None) -> None:
     try:
         helper.wait(timeout=TIMEOUT_S)
     except subprocess.TimeoutExpired:
+        stop(helper)
+
+
+def stop(helper: subprocess.Popen | None) -> None:
+    """Stop ``helper`` now (when the work it was helping with failed)."""
+    if helper is not None:
         helper.kill()
         helper.wait()
 

@@ -85,7 +85,11 @@ def _step_kernels(dtype) -> StepKernels:
     helper = compile_helper.start(np.dtype(dtype).name, HELPER_COMPILES,
                                   [cache_entry(signatures[n][0]) for n in HELPER_COMPILES])
     names = [n for n in StepKernels._fields if helper is None or n not in HELPER_COMPILES]
-    built = {n: Pointer(*signatures[n]) for n in names}
+    try:
+        built = {n: Pointer(*signatures[n]) for n in names}
+    except BaseException:
+        compile_helper.stop(helper)
+        raise
     compile_helper.finish(helper)   # then the helper's kernels load from the cache
     built.update((n, Pointer(*signatures[n])) for n in StepKernels._fields if n not in built)
     return StepKernels(**built)
