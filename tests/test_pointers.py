@@ -126,6 +126,31 @@ def test_no_helper_when_it_cannot_help(monkeypatch, tmp_path):
     assert compile_helper.start("float32", names, entries) is None    # already cached
 
 
+def test_the_helper_runs_this_package_into_this_cache(monkeypatch, tmp_path):
+    """Started in the folder holding this fastrelu package (``-m`` then imports it, not a
+    ``fastrelu`` folder in the caller's working folder), told this process's cache parent,
+    and not allowed to start helpers of its own."""
+    seen = {}
+
+    class FakePopen:
+        def __init__(self, argv, **kwargs):
+            seen.update(kwargs, argv=argv)
+
+    folder = tmp_path / "numba-0123456789abcdef"
+    monkeypatch.delenv(compile_helper.HELPER_ENV, raising=False)
+    monkeypatch.setattr(compile_helper, "_cpus", lambda: 2)
+    monkeypatch.setattr(compile_helper, "active_cache_folder", lambda: str(folder))
+    monkeypatch.setattr(compile_helper, "cache_has", lambda entry, folder: False)
+    monkeypatch.setattr(compile_helper.subprocess, "Popen", FakePopen)
+    monkeypatch.chdir(tmp_path)
+    assert isinstance(compile_helper.start("float32", ("backward",), ("network.backward",)),
+                      FakePopen)
+    assert seen["argv"][1:] == ["-m", "fastrelu.kernels.compile_helper", "float32", "backward"]
+    assert os.path.samefile(os.path.join(seen["cwd"], "fastrelu"), os.path.dirname(fr.__file__))
+    assert seen["env"]["FASTRELU_CACHE_DIR"] == str(tmp_path)
+    assert seen["env"][compile_helper.HELPER_ENV] == "0"
+
+
 def test_a_failed_or_stuck_helper_is_waited_for_and_changes_nothing(monkeypatch):
     failed = subprocess.Popen([sys.executable, "-c", "import sys; sys.exit(3)"])
     compile_helper.finish(failed)

@@ -29,6 +29,8 @@ __all__ = ["HELPER_ENV", "TIMEOUT_S", "finish", "start", "stop"]
 HELPER_ENV = "FASTRELU_COMPILE_HELPER"
 #: Seconds to wait for a helper before compiling its kernels here instead.
 TIMEOUT_S = 300.0
+#: The folder that holds the ``fastrelu`` package this module belongs to.
+_PACKAGE_PARENT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def _cpus() -> int:
@@ -50,9 +52,11 @@ def start(dtype: str, names, entries) -> subprocess.Popen | None:
     # the helper resolves the very same folder: <parent>/numba-<key of the kernel sources>
     env = dict(os.environ, **{CACHE_ENV: os.path.dirname(folder), HELPER_ENV: "0"})
     try:
+        # started in the folder holding this fastrelu package, so that ``-m`` imports this
+        # package and not another one in the caller's working folder
         return subprocess.Popen([sys.executable, "-m", __name__, dtype, *names], env=env,
-                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL)
+                                cwd=_PACKAGE_PARENT, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     except OSError:
         return None
 
