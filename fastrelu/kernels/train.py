@@ -15,10 +15,8 @@ from fastrelu.kernels._config import INLINE, JIT, N_CHUNKS, PJIT
 from fastrelu.kernels.batchnorm import update_running_stats
 from fastrelu.kernels.intrinsics import borrow
 from fastrelu.kernels.layout import BN, C_OFF, OUT
-from fastrelu.kernels.losses import loss_and_grad
-from fastrelu.kernels.network import backward, forward, view2d
-from fastrelu.kernels.optim import apply_update
-from fastrelu.kernels.pointers import StepKernels, linked_step_kernels, step_kernels
+from fastrelu.kernels.network import view2d
+from fastrelu.kernels.pointers import linked_step_kernels, step_kernels
 from fastrelu.kernels.structs import (DH_A, DH_B, DZ, WT, Data, Network, Workspace, borrow_all,
                                       chunk_workspace, step_chunks, step_layers)
 from fastrelu.kernels.workspace import (new_chunks, new_step_workspace, new_workspace,
@@ -102,7 +100,7 @@ def serial_gradient(net, batch, denom, grad, ws, kern):
 
 #: ``serial_gradient`` run as Python (see :func:`batch_loss_grad`), and the kernels it calls.
 _serial_gradient = serial_gradient.py_func
-_PY_KERNELS = StepKernels(forward, loss_and_grad, backward, apply_update)
+_PY_KERNELS = linked_step_kernels.py_func()   # the same table, of the dispatchers, in Python
 
 
 # Positional: the form tests/test_network_kernels.py compiles on its own (the kernels call
