@@ -88,8 +88,8 @@ def main(argv: list[str]) -> int:
     dtype, names = argv[0], argv[1:]
     signatures = step_signatures(np.dtype(dtype))
     for name in names:
-        kernel, argtypes = signatures[name]
-        kernel.compile(argtypes)
+        kernel, sig = signatures[name]
+        kernel.compile(sig.args)
     return 0
 
 

@@ -13,7 +13,6 @@ must link (the ``prange`` loops) build the same table from the kernels themselve
 """
 from __future__ import annotations
 
-import functools
 import threading
 from typing import NamedTuple
 
@@ -32,21 +31,31 @@ __all__ = ["HELPER_COMPILES", "Pointer", "StepKernels", "linked_step_kernels", "
 
 
 class Pointer(WrapperAddressProtocol):
-    """``kernel`` compiled (or loaded from the cache) for ``argtypes``, passed as a pointer.
+    """``kernel`` for the numba signature ``sig``, passed as a pointer.
 
-    Called from Python, it calls ``kernel`` as usual.
+    Its numba type is known at once (the step loop compiles against it); the kernel itself is
+    compiled, or loaded from the cache, by :meth:`resolve` or when numba first asks for its
+    address. Called from Python, it calls ``kernel`` as usual.
     """
 
-    def __init__(self, kernel, argtypes):
-        argtypes = tuple(argtypes)
-        kernel.compile(argtypes)
-        compiled = kernel.overloads[argtypes]
+    def __init__(self, kernel, sig):
         self.kernel = kernel
-        self._signature = compiled.signature
-        self._address = cfunc_address(compiled)
+        self._signature = sig
+        self._address = None
+
+    def resolve(self) -> Pointer:
+        """Compile (or load) the kernel for the signature; TypeError if it compiles to another."""
+        if self._address is None:
+            self.kernel.compile(self._signature.args)
+            compiled = self.kernel.overloads[self._signature.args]
+            if compiled.signature != self._signature:
+                raise TypeError(f"{self.kernel.__name__} compiled to {compiled.signature}, "
+                                f"not the declared {self._signature}")
+            self._address = cfunc_address(compiled)
+        return self
 
     def __wrapper_address__(self):
-        return self._address
+        return self.resolve()._address
 
     def signature(self):
         return self._signature
@@ -71,36 +80,45 @@ def linked_step_kernels():
     return StepKernels(forward, loss_and_grad, backward, apply_update)
 
 
-#: The step kernel a helper process compiles on a first run, while this one compiles the
-#: others (see :mod:`fastrelu.kernels.compile_helper`): the largest, about as long as the
-#: other three together.
-HELPER_COMPILES = ("backward",)
+#: The step kernels a helper process compiles on a first run, while this one compiles the step
+#: loop and the others (see :mod:`fastrelu.kernels.compile_helper`): about half of the work.
+HELPER_COMPILES = ("backward", "update")
 
 _LOCK = threading.Lock()
+_TABLES: dict = {}
 
 
-@functools.lru_cache(maxsize=None)
-def _step_kernels(dtype) -> StepKernels:
+def _build(dtype, first) -> StepKernels:
     signatures = step_signatures(dtype)
-    helper = compile_helper.start(np.dtype(dtype).name, HELPER_COMPILES,
+    kern = StepKernels(**{n: Pointer(*signatures[n]) for n in StepKernels._fields})
+    helper = compile_helper.start(dtype.name, HELPER_COMPILES,
                                   [cache_entry(signatures[n][0]) for n in HELPER_COMPILES])
-    names = [n for n in StepKernels._fields if helper is None or n not in HELPER_COMPILES]
     try:
-        built = {n: Pointer(*signatures[n]) for n in names}
+        if first is not None:
+            first(kern)
+        for name in StepKernels._fields:
+            if helper is None or name not in HELPER_COMPILES:
+                getattr(kern, name).resolve()
     except BaseException:
         compile_helper.stop(helper)
         raise
     compile_helper.finish(helper)   # then the helper's kernels load from the cache
-    built.update((n, Pointer(*signatures[n])) for n in StepKernels._fields if n not in built)
-    return StepKernels(**built)
+    for p in kern:
+        p.resolve()
+    return kern
 
 
-def step_kernels(dtype) -> StepKernels:
+def step_kernels(dtype, first=None) -> StepKernels:
     """The step kernels for parameters of ``dtype`` (float32 or float64), as pointers.
 
     Built once per dtype. On a first run (nothing cached yet) a helper process compiles
     :data:`HELPER_COMPILES` into the kernel cache at the same time (when
-    :func:`compile_helper.start` finds it worthwhile).
+    :func:`compile_helper.start` finds it worthwhile). ``first(table)``, when given, is called
+    with the table before any of its kernels is compiled, while the helper works: the step
+    loop compiles against the table's types there. It is not called once the table exists.
     """
+    dtype = np.dtype(dtype)
     with _LOCK:
-        return _step_kernels(np.dtype(dtype))
+        if dtype not in _TABLES:
+            _TABLES[dtype] = _build(dtype, first)
+        return _TABLES[dtype]

@@ -17,17 +17,19 @@ __all__ = ["cache_entry", "step_signatures"]
 
 
 def step_signatures(dtype) -> dict:
-    """``{field of StepKernels: (kernel, argument types)}`` for parameters of ``dtype``: the
-    types the step loop calls them with (one specialization per dtype)."""
+    """``{field of StepKernels: (kernel, numba signature)}`` for parameters of ``dtype``: the
+    types the step loop calls them with (one specialization per dtype) and what each returns.
+    The step loop's own type depends on these signatures only, so it compiles before the
+    kernels do (``pointers.step_kernels``)."""
     f = types.float64
     i = types.int64
     v = types.Array(from_dtype(np.dtype(dtype)), 1, "C")
     m = types.Array(v.dtype, 2, "C")
     arch = types.Array(i, 2, "C")
-    return {"forward": (forward, (v, arch, f, m, v, v, v, m, m, types.boolean, v)),
-            "loss": (loss_and_grad, (i, m, m, types.Array(i, 1, "C"), i, m)),
-            "backward": (backward, (v, arch, f, m, v, v, v, m, m, v, v, v, v, v)),
-            "update": (apply_update, (i, v, v, m, types.Array(f, 1, "C"), i))}
+    return {"forward": (forward, m(v, arch, f, m, v, v, v, m, m, types.boolean, v)),
+            "loss": (loss_and_grad, f(i, m, m, types.Array(i, 1, "C"), i, m)),
+            "backward": (backward, types.none(v, arch, f, m, v, v, v, m, m, v, v, v, v, v)),
+            "update": (apply_update, types.boolean(i, v, v, m, types.Array(f, 1, "C"), i))}
 
 
 def cache_entry(kernel) -> str:
