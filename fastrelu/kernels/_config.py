@@ -232,7 +232,7 @@ def _numba_only(folder: str, cutoff: float) -> bool:
 #: the row-major one).
 CACHE_ENTRIES = {"fit": ("train.run_steps", "network.forward", "network.backward",
                          "losses.loss_and_grad", "optim.apply_update"),
-                 "ensemble": ("ensemble.ensemble_steps",),
+                 "ensemble": ("ensemble.ensemble_steps", "ensemble.member_steps"),
                  "init": ("pcg64._draw_into", "measure._measure_narrow")}
 
 

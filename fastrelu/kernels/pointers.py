@@ -8,8 +8,11 @@ caller holds its address and an indirect call, nothing else. Each pointer's kern
 its own, so a warm start loads it instead of compiling it.
 
 A table of pointers (:class:`StepKernels`) is passed in as an argument. Compiled callers that
-must link (the ``prange`` loops) build the same table from the kernels themselves
-(:func:`linked_step_kernels`): numba then calls them as ordinary functions.
+must link (the ensemble's step loop, the chunked gradient's ``prange`` loop) build the same
+table from the kernels themselves (:func:`linked_step_kernels`): numba then calls them as
+ordinary functions. (Pointers in the ensemble's step loop cost about 7% of W2.) The ensemble's
+``prange`` loop calls its step loop through one pointer per network instead
+(``ensemble.member_steps``).
 """
 from __future__ import annotations
 
@@ -18,16 +21,18 @@ from typing import NamedTuple
 
 import numpy as np
 from numba import njit
+from numba.extending import overload
 
 from fastrelu.kernels import compile_helper
 from fastrelu.kernels._config import INLINE
-from fastrelu.kernels._numba_internals import WrapperAddressProtocol, cfunc_address
+from fastrelu.kernels._numba_internals import WrapperAddressProtocol, cfunc_address, types
 from fastrelu.kernels.losses import loss_and_grad
 from fastrelu.kernels.network import backward, forward
 from fastrelu.kernels.optim import apply_update
 from fastrelu.kernels.signatures import cache_entry, step_signatures
 
-__all__ = ["HELPER_COMPILES", "Pointer", "StepKernels", "linked_step_kernels", "step_kernels"]
+__all__ = ["HELPER_COMPILES", "Pointer", "StepKernels", "linked_step_kernels", "step_kernels",
+           "step_table"]
 
 
 class Pointer(WrapperAddressProtocol):
@@ -78,6 +83,23 @@ class StepKernels(NamedTuple):
 def linked_step_kernels():
     """The step kernels as ordinary calls, for compiled callers that link them."""
     return StepKernels(forward, loss_and_grad, backward, apply_update)
+
+
+def step_table(kern):
+    """In compiled code: ``kern``, or :func:`linked_step_kernels` when ``kern`` is None.
+
+    Chosen by type while compiling (inlined), so a caller that links the kernels can pass None
+    through a compiled call instead of the table: a table of dispatchers passed to a compiled
+    call holds their Python objects' addresses, and numba cannot cache that.
+    """
+    raise NotImplementedError("step_table is for compiled code")
+
+
+@overload(step_table, inline="always")
+def _step_table(kern):
+    if isinstance(kern, types.NoneType):
+        return lambda kern: linked_step_kernels()
+    return lambda kern: kern
 
 
 #: The step kernels a helper process compiles on a first run, while this one compiles the step

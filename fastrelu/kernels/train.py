@@ -16,7 +16,7 @@ from fastrelu.kernels.batchnorm import update_running_stats
 from fastrelu.kernels.intrinsics import borrow
 from fastrelu.kernels.layout import BN, C_OFF, OUT
 from fastrelu.kernels.network import view2d
-from fastrelu.kernels.pointers import linked_step_kernels, step_kernels
+from fastrelu.kernels.pointers import linked_step_kernels, step_kernels, step_table
 from fastrelu.kernels.structs import (DH_A, DH_B, DZ, WT, Data, Network, Workspace, borrow_all,
                                       chunk_workspace, step_chunks, step_layers)
 from fastrelu.kernels.workspace import (new_chunks, new_step_workspace, new_workspace,
@@ -38,6 +38,8 @@ SERIAL = None
 #: compiling it cost about 1 s of their cold start).
 CHUNKED = True
 NO_CHUNKS = None
+#: ``kern`` for :func:`run_steps` that links the step kernels (see ``pointers.step_table``).
+LINKED = None
 
 
 # Positional, unlike the kernels: tests/test_network_kernels.py and test_determinism.py call
@@ -225,6 +227,7 @@ def run_steps(net, data, sched, opt, losses, ws, parallel, chunked, kern):
     kernel's compilation does not optimize and emit them once more; the ensemble's parallel
     loop links them). Returns ``(steps_run, diverged)``.
     """
+    kern = step_table(kern)   # the pointers, or (LINKED) the kernels linked in
     # Borrowed views of everything the loop touches (see ``borrow``): none of them leaves
     # this function, and the caller holds the arrays.
     net, data, sched, opt, ws = borrow_all(net, data, sched, opt, ws)
@@ -244,9 +247,13 @@ def run_steps(net, data, sched, opt, losses, ws, parallel, chunked, kern):
         gather(data, sched.order[a:a + n], batch)
         if chunked is not NO_CHUNKS and use_chunks(net.arch, n):
             if parallel is SERIAL:
+                # through a local, not ``chunks.losses[c] = ...``: with the step loop linked
+                # into ``ensemble.member_steps``, numba 0.68 lost those stores (every chunked
+                # step's loss read 0; see ``chunked_loss_grad``)
+                closs = chunks.losses
                 for c in range(N_CHUNKS):
-                    chunks.losses[c] = serial_gradient(net, chunk(batch, c), n, chunks.grads[c],
-                                                       chunk_workspace(chunks, c), kern)
+                    closs[c] = serial_gradient(net, chunk(batch, c), n, chunks.grads[c],
+                                               chunk_workspace(chunks, c), kern)
                 loss = reduce_chunks(chunks, ws.grad)
             else:
                 loss = chunked_loss_grad(net, batch, ws.grad, chunks)
