@@ -7,12 +7,12 @@ from fastrelu import _validation as v
 WORK = ("fit", "ensemble", "init")
 
 #: Seconds a first run of each kind of work took from an empty kernel cache, measured on a
-#: 2-core AMD EPYC (AVX2; 2026-12-02 15:45-16:00 UTC, whole commands): ``fastrelu scenario
-#: lr-explosion`` (fit: 16.6 s median of 3, paired with the code before the function pointers
-#: and the compile helper, which took 32.5 s), ``fastrelu sweep lr-death`` (ensemble, 88.1 s: it
-#: also compiles the generators, the measurement and the fit kernels its preflight uses),
-#: ``fastrelu sweep born-dead`` (init, 30.3 s). Other machines differ.
-FIRST_RUN_SECONDS = {"fit": 17.0, "ensemble": 88.0, "init": 30.0}
+#: 2-core AMD EPYC (AVX2; 2026-12-02 19:40-20:25 UTC, whole commands): ``fastrelu scenario
+#: lr-explosion`` (fit: 10.8 s median of 3; 9-14 s in other sittings of the same day),
+#: ``fastrelu sweep lr-death`` (ensemble, 40.2 s: it also compiles the generators, the
+#: measurement and the fit kernels its preflight uses), ``fastrelu sweep born-dead`` (init,
+#: 30.3 s). Other machines differ.
+FIRST_RUN_SECONDS = {"fit": 11.0, "ensemble": 40.0, "init": 30.0}
 
 
 def kernels_cached(work: str = "fit") -> bool:
