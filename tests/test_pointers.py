@@ -5,9 +5,8 @@ optimize and emit them once more there (about 7 s of the scenario's cold start).
 the pointer calls against linked ones: tests/test_ensemble.py (an ensemble member links them,
 ``fit`` calls them through pointers, and the two end bit-identical).
 
-On a first run a helper process compiles backward and the optimizer into the kernel cache
-meanwhile (``kernels.compile_helper``), while this one compiles the step loop and the rest; the
-bits are those of compiling them in the process.
+On a first run a helper process compiles backward into the kernel cache meanwhile
+(``kernels.compile_helper``); the bits are those of compiling it in the process.
 """
 from __future__ import annotations
 
@@ -99,9 +98,9 @@ def _fit_in_process(cache, helper):
 
 
 def test_first_runs_with_and_without_the_helper_and_a_warm_run(tmp_path):
-    """From empty caches: with the compile helper, backward and the optimizer come from the
-    cache the helper filled (on two CPUs or more); without it, this process compiles them, and
-    the step loop compiles once either way. Same bits. Then a
+    """From empty caches: with the compile helper, backward comes from the cache the helper
+    filled (on two CPUs or more); without it, this process compiles it; the step loop and the
+    optimizer compile once here either way. Same bits. Then a
     second process loads the step loop (its index keyed on the pointers' signatures) and
     every kernel behind the pointers from the cache."""
     helped = _fit_in_process(tmp_path / "a", "1")
@@ -109,8 +108,8 @@ def test_first_runs_with_and_without_the_helper_and_a_warm_run(tmp_path):
     assert helped["bits"] == alone["bits"]
     assert alone["backward"] == [0, 1] and alone["run_steps"] == [0, 1] and alone["forward"] == 1
     if compile_helper._cpus() >= 2:
-        assert helped["backward"] == [1, 0] and helped["update"] == [1, 0], helped   # loaded
-    assert helped["run_steps"] == [0, 1] and alone["update"] == [0, 1]
+        assert helped["backward"] == [1, 0], helped          # loaded: the helper compiled it
+    assert helped["run_steps"] == [0, 1] and helped["update"] == alone["update"] == [0, 1]
     warm = _fit_in_process(tmp_path / "a", "1")
     assert warm["bits"] == alone["bits"]
     assert warm["run_steps"] == [1, 0] and warm["forward"] == 0 and warm["backward"] == [1, 0]
@@ -172,47 +171,21 @@ def test_a_failed_or_stuck_helper_is_waited_for_and_changes_nothing(monkeypatch)
 
 
 def test_a_failing_compile_stops_the_helper(monkeypatch):
-    """If this process's own compiling (the step loop first, then its share of the kernels)
-    fails, the helper it started does not outlive it."""
+    """If this process's own compiling fails, the helper it started does not outlive it."""
     started = []
 
     def fake_start(dtype, names, entries):
         started.append(subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"]))
         return started[-1]
 
-    def broken(table):
+    def broken(self):
         raise RuntimeError("compile failed")
 
     monkeypatch.setattr(compile_helper, "start", fake_start)
+    monkeypatch.setattr(pointers.Pointer, "resolve", broken)
     with pytest.raises(RuntimeError, match="compile failed"):
-        pointers._build(np.dtype("float32"), broken)
+        pointers._step_kernels.__wrapped__(np.dtype("float32"))
     assert started and started[0].returncode is not None      # stopped and reaped
-    monkeypatch.setattr(pointers.Pointer, "resolve", lambda self: broken(None))
-    with pytest.raises(RuntimeError, match="compile failed"):
-        pointers._build(np.dtype("float32"), None)
-    assert len(started) == 2 and started[1].returncode is not None
-
-
-def test_the_step_loop_compiles_against_the_table_before_its_kernels(monkeypatch):
-    """``first`` sees pointers whose kernels are not compiled yet (their type is declared), and
-    the helper is running meanwhile; then every pointer has its kernel's address."""
-    seen = {}
-
-    def fake_start(dtype, names, entries):
-        seen["helper"] = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
-        return seen["helper"]
-
-    def first(table):
-        seen["unresolved"] = [p._address is None for p in table]
-        seen["helper running"] = seen["helper"].poll() is None
-        seen["type"] = numba.typeof(table)
-
-    monkeypatch.setattr(compile_helper, "start", fake_start)
-    monkeypatch.setattr(compile_helper, "TIMEOUT_S", 0.5)   # the fake helper never finishes
-    kern = pointers._build(np.dtype("float64"), first)
-    assert seen["unresolved"] == [True] * 4 and seen["helper running"]
-    assert seen["type"] == numba.typeof(kern)
-    assert all(p._address > 0 for p in kern)
 
 
 def test_a_kernel_that_compiles_to_another_signature_is_refused():

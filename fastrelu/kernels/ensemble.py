@@ -12,6 +12,8 @@ copy of it.
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from numba import njit, prange, typeof
 
@@ -44,17 +46,11 @@ def train_ensemble(nets, data, schedules, optimizers, losses, steps_run, diverge
     ensemble_steps(*args, _member_pointer(tuple(typeof(a) for a in args)))
 
 
-_MEMBER_POINTERS: dict = {}
-
-
+@functools.lru_cache(maxsize=None)
 def _member_pointer(argtypes) -> Pointer:
     """:func:`member_steps` for these argument types (and the member index) as a pointer,
     compiled (or loaded) before the parallel loop is."""
-    p = _MEMBER_POINTERS.get(argtypes)
-    if p is None:
-        p = Pointer(member_steps, types.none(*argtypes, types.int64)).resolve()
-        _MEMBER_POINTERS[argtypes] = p
-    return p
+    return Pointer(member_steps, types.none(*argtypes, types.int64)).resolve()
 
 
 @njit(**JIT)

@@ -16,6 +16,7 @@ ordinary functions. (Pointers in the ensemble's step loop cost about 7% of W2.) 
 """
 from __future__ import annotations
 
+import functools
 import threading
 from typing import NamedTuple
 
@@ -38,9 +39,9 @@ __all__ = ["HELPER_COMPILES", "Pointer", "StepKernels", "linked_step_kernels", "
 class Pointer(WrapperAddressProtocol):
     """``kernel`` for the numba signature ``sig``, passed as a pointer.
 
-    Its numba type is known at once (the step loop compiles against it); the kernel itself is
-    compiled, or loaded from the cache, by :meth:`resolve` or when numba first asks for its
-    address. Called from Python, it calls ``kernel`` as usual.
+    Its numba type is the declared one; the kernel itself is compiled, or loaded from the cache,
+    by :meth:`resolve` or when numba first asks for its address. Called from Python, it calls
+    ``kernel`` as usual.
     """
 
     def __init__(self, kernel, sig):
@@ -102,22 +103,24 @@ def _step_table(kern):
     return lambda kern: kern
 
 
-#: The step kernels a helper process compiles on a first run, while this one compiles the step
-#: loop and the others (see :mod:`fastrelu.kernels.compile_helper`): about half of the work.
-HELPER_COMPILES = ("backward", "update")
+#: The step kernel a helper process compiles on a first run, while this one compiles the
+#: others (see :mod:`fastrelu.kernels.compile_helper`): the largest, about as long as the
+#: other three together. (Also compiling the optimizer there, with the step loop compiled here
+#: meanwhile against the pointers' declared types, measured no gain: paired first runs 0.96x and
+#: 1.03x. With both cores compiling, each compile runs slower, so the wall time follows the
+#: total CPU time.)
+HELPER_COMPILES = ("backward",)
 
 _LOCK = threading.Lock()
-_TABLES: dict = {}
 
 
-def _build(dtype, first) -> StepKernels:
+@functools.lru_cache(maxsize=None)
+def _step_kernels(dtype) -> StepKernels:
     signatures = step_signatures(dtype)
     kern = StepKernels(**{n: Pointer(*signatures[n]) for n in StepKernels._fields})
     helper = compile_helper.start(dtype.name, HELPER_COMPILES,
                                   [cache_entry(signatures[n][0]) for n in HELPER_COMPILES])
     try:
-        if first is not None:
-            first(kern)
         for name in StepKernels._fields:
             if helper is None or name not in HELPER_COMPILES:
                 getattr(kern, name).resolve()
@@ -130,17 +133,12 @@ def _build(dtype, first) -> StepKernels:
     return kern
 
 
-def step_kernels(dtype, first=None) -> StepKernels:
+def step_kernels(dtype) -> StepKernels:
     """The step kernels for parameters of ``dtype`` (float32 or float64), as pointers.
 
     Built once per dtype. On a first run (nothing cached yet) a helper process compiles
     :data:`HELPER_COMPILES` into the kernel cache at the same time (when
-    :func:`compile_helper.start` finds it worthwhile). ``first(table)``, when given, is called
-    with the table before any of its kernels is compiled, while the helper works: the step
-    loop compiles against the table's types there. It is not called once the table exists.
+    :func:`compile_helper.start` finds it worthwhile).
     """
-    dtype = np.dtype(dtype)
     with _LOCK:
-        if dtype not in _TABLES:
-            _TABLES[dtype] = _build(dtype, first)
-        return _TABLES[dtype]
+        return _step_kernels(np.dtype(dtype))

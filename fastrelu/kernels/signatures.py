@@ -18,9 +18,8 @@ __all__ = ["cache_entry", "step_signatures"]
 
 def step_signatures(dtype) -> dict:
     """``{field of StepKernels: (kernel, numba signature)}`` for parameters of ``dtype``: the
-    types the step loop calls them with (one specialization per dtype) and what each returns.
-    The step loop's own type depends on these signatures only, so it compiles before the
-    kernels do (``pointers.step_kernels``)."""
+    types the step loop calls them with (one specialization per dtype) and what each returns
+    (``pointers.Pointer`` refuses a kernel that compiles to another signature)."""
     f = types.float64
     i = types.int64
     v = types.Array(from_dtype(np.dtype(dtype)), 1, "C")

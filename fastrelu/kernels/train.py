@@ -8,7 +8,7 @@ chunking depends on the batch size only, so results are bit-identical for any th
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange, typeof
+from numba import njit, prange
 
 from fastrelu.kernels import structs
 from fastrelu.kernels._config import INLINE, JIT, N_CHUNKS, PJIT
@@ -283,13 +283,6 @@ def train(net, data, sched, opt, losses, parallel):
     # so all its calls compile one variant of the step loop.
     chunked = CHUNKED if parallel or parallel_worthwhile(net.arch, sched.starts) else NO_CHUNKS
     # Called from Python, not compiled: one call level less for numba to re-optimize. The
-    # step kernels go in as pointers (compiled, or loaded from the cache, on their own); on a
-    # first run the step loop compiles while a helper process compiles some of them.
-    args = (net, data, sched, opt, losses, ws, PARALLEL if parallel else SERIAL, chunked)
-    kern = step_kernels(net.params.dtype, first=lambda table: _compile(run_steps, args + (table,)))
-    return run_steps(*args, kern)
-
-
-def _compile(kernel, args):
-    """Compile (or load) ``kernel`` for the numba types of ``args`` without calling it."""
-    kernel.compile(tuple(typeof(a) for a in args))
+    # step kernels go in as pointers (compiled, or loaded from the cache, on their own).
+    return run_steps(net, data, sched, opt, losses, ws, PARALLEL if parallel else SERIAL, chunked,
+                     step_kernels(net.params.dtype))
