@@ -16,6 +16,9 @@ Extension API (documented by numba, so the least likely to move)
     ``ir`` (``llvmlite.ir``, llvmlite's IR builder): the same intrinsics emit LLVM IR
     (``llvm.fma`` calls, vector loads and shuffles). Check: tests/test_kernels.py (transposes,
     borrowed views) and tests/test_vector_blocks.py.
+    ``overload`` (``numba.core.extending``, with ``inline="always"``): ``pointers.step_table``
+    picks the step kernels' table by the argument's type. Check: tests/test_ensemble.py (an
+    ensemble member, kernels linked, against ``fit``, through pointers).
 
 Code-generation internals (``intrinsics.py``, ``vector_blocks.py``)
     ``make_array`` and ``populate_array`` (``numba.np.arrayobj``): build the array structs of
@@ -87,12 +90,12 @@ import llvmlite.ir as ir
 from numba.core import caching as _caching
 from numba.core import cgutils, config, types
 from numba.core.types import WrapperAddressProtocol
-from numba.core.extending import intrinsic
+from numba.core.extending import intrinsic, overload
 from numba.core.imputils import impl_ret_borrowed
 
 __all__ = ["NUMBA_TESTED", "WrapperAddressProtocol", "blas_matmul", "cfunc_address", "cgutils",
            "config", "impl_ret_borrowed", "intrinsic", "ir", "keep_callee_copies_private",
-           "make_array", "numba_version_tested", "populate_array", "register_cache_locator",
+           "make_array", "numba_version_tested", "overload", "populate_array", "register_cache_locator",
            "target_features", "types"]
 
 _LINKONCE_ODR = _llvm.Linkage.linkonce_odr

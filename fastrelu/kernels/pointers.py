@@ -22,11 +22,11 @@ from typing import NamedTuple
 
 import numpy as np
 from numba import njit
-from numba.extending import overload
 
 from fastrelu.kernels import compile_helper
 from fastrelu.kernels._config import INLINE
-from fastrelu.kernels._numba_internals import WrapperAddressProtocol, cfunc_address, types
+from fastrelu.kernels._numba_internals import (WrapperAddressProtocol, cfunc_address, overload,
+                                               types)
 from fastrelu.kernels.losses import loss_and_grad
 from fastrelu.kernels.network import backward, forward
 from fastrelu.kernels.optim import apply_update
